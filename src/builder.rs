@@ -1,0 +1,167 @@
+//! Configuring a pool.
+
+use crate::budget::Budget;
+use crate::config::{BuildError, Config, DEFAULT_MAX_IDLE_PER_THREAD};
+use crate::inner::{Inner, ResetFn, WeighFn};
+use crate::policy::Recycle;
+use crate::pool::Pool;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Configures a [`Pool`]; start with [`Pool::builder`].
+///
+/// ```
+/// use shardpool::Pool;
+/// use std::time::Duration;
+///
+/// let pool: Pool<String> = Pool::builder()
+///     .recycle(16 * 1024)             // clear on return, drop if > 16 KiB
+///     .max_idle_per_thread(32)
+///     .max_idle_bytes(1 << 20)        // keep at most 1 MiB idle
+///     .trim_interval(Duration::from_secs(10))
+///     .build(String::new);
+/// # drop(pool);
+/// ```
+#[must_use = "a builder does nothing until `build` is called"]
+pub struct Builder<T> {
+    reset: Option<ResetFn<T>>,
+    weigh: Option<WeighFn<T>>,
+    max_idle_per_thread: usize,
+    max_idle_bytes: Option<usize>,
+    trim_interval: Option<Duration>,
+}
+
+impl<T> std::fmt::Debug for Builder<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Builder")
+            .field("reset", &self.reset.is_some())
+            .field("weigh", &self.weigh.is_some())
+            .field("max_idle_per_thread", &self.max_idle_per_thread)
+            .field("max_idle_bytes", &self.max_idle_bytes)
+            .field("trim_interval", &self.trim_interval)
+            .finish()
+    }
+}
+
+impl<T: Send + 'static> Default for Builder<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Send + 'static> Builder<T> {
+    /// Default settings: no reset policy, 64 idle objects per thread, no
+    /// byte budget, no automatic trimming.
+    pub fn new() -> Self {
+        Builder {
+            reset: None,
+            weigh: None,
+            max_idle_per_thread: DEFAULT_MAX_IDLE_PER_THREAD,
+            max_idle_bytes: None,
+            trim_interval: None,
+        }
+    }
+
+    /// Runs `reset` on every object coming back; if it returns `false` the
+    /// object is dropped (counted in `dropped_by_policy`) instead of kept.
+    /// This is where to clear a buffer and reject one that grew too large.
+    ///
+    /// `reset` may use the pool itself; if it panics, the object is dropped,
+    /// counted in `dropped_by_panic`, and the panic propagates.
+    pub fn reset<F>(mut self, reset: F) -> Self
+    where
+        F: Fn(&mut T) -> bool + Send + Sync + 'static,
+    {
+        self.reset = Some(Box::new(reset));
+        self
+    }
+
+    /// The ready-made policy for containers: clear on return, and drop any
+    /// whose capacity exceeds `max_capacity_bytes` (the fix for Go's issue
+    /// 23199, where a few huge buffers stayed pinned). Also measures objects
+    /// by capacity for [`max_idle_bytes`](Builder::max_idle_bytes), unless
+    /// [`weigh`](Builder::weigh) set a measure already.
+    pub fn recycle(mut self, max_capacity_bytes: usize) -> Self
+    where
+        T: Recycle,
+    {
+        self.reset = Some(Box::new(crate::policy::recycle(max_capacity_bytes)));
+        if self.weigh.is_none() {
+            self.weigh = Some(Box::new(T::capacity_bytes));
+        }
+        self
+    }
+
+    /// How to measure an object for [`max_idle_bytes`](Builder::max_idle_bytes).
+    /// Defaults to the container's capacity in bytes with
+    /// [`recycle`](Builder::recycle), else to `size_of::<T>()`.
+    pub fn weigh<F>(mut self, weigh: F) -> Self
+    where
+        F: Fn(&T) -> usize + Send + Sync + 'static,
+    {
+        self.weigh = Some(Box::new(weigh));
+        self
+    }
+
+    /// Most idle objects one thread's shard keeps besides its private slot:
+    /// at most `1 + n` per thread in all, so the pool holds at most
+    /// `threads × (1 + n)` idle objects. Returns beyond that are dropped and
+    /// counted in `dropped_by_cap`.
+    ///
+    /// `0` keeps only the private slot: each thread reuses one object, and an
+    /// exiting thread's object moves to where others can take it. The largest
+    /// accepted value is [`MAX_IDLE_PER_THREAD_LIMIT`](crate::MAX_IDLE_PER_THREAD_LIMIT).
+    pub fn max_idle_per_thread(mut self, n: usize) -> Self {
+        self.max_idle_per_thread = n;
+        self
+    }
+
+    /// Caps the bytes idle objects may hold in shared lists, measured by
+    /// [`weigh`](Builder::weigh); a return that would exceed it is dropped
+    /// and counted in `dropped_by_budget`.
+    ///
+    /// Slack: each thread's private slot is not charged (charging it would
+    /// put a shared atomic on the fast path), so with a budget the private
+    /// stack holds one object and the pool holds at most `bytes` plus one
+    /// object per thread. `0` keeps nothing but those slots.
+    pub fn max_idle_bytes(mut self, bytes: usize) -> Self {
+        self.max_idle_bytes = Some(bytes);
+        self
+    }
+
+    /// Trims automatically, at most once per `every`: on the pool's own slow
+    /// paths, and from the [`BackgroundTrimmer`](crate::BackgroundTrimmer) if
+    /// one is running (which is what reaches a pool that has gone quiet).
+    /// Zero is refused.
+    pub fn trim_interval(mut self, every: Duration) -> Self {
+        self.trim_interval = Some(every);
+        self
+    }
+
+    /// Builds the pool.
+    ///
+    /// # Panics
+    /// If the configuration is invalid (see [`try_build`](Builder::try_build)).
+    pub fn build<F>(self, create: F) -> Pool<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        self.try_build(create)
+            .unwrap_or_else(|e| panic!("shardpool: {e}"))
+    }
+
+    /// Builds the pool, or says why the configuration is invalid.
+    pub fn try_build<F>(self, create: F) -> Result<Pool<T>, BuildError>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        let budget = self.max_idle_bytes.map(|b| Arc::new(Budget::new(b)));
+        let config = Config::new(
+            self.max_idle_per_thread,
+            budget.is_some(),
+            self.trim_interval,
+        )?;
+        let inner = Inner::new(Box::new(create), self.reset, self.weigh, config, budget);
+        Ok(Pool::from_inner(inner))
+    }
+}

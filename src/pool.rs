@@ -1,0 +1,168 @@
+//! The pool's public face. The machinery is in `inner.rs` (state), `take.rs`
+//! (get), `give.rs` (return), `trim.rs`, `exit.rs`; the design essay is the
+//! [`implementation`](crate::implementation) page.
+
+use crate::builder::Builder;
+use crate::guard::{OwnedPooled, Pooled};
+use crate::inner::Inner;
+use crate::stats::{Event, Stats};
+use std::fmt;
+use std::sync::Arc;
+
+/// A concurrent pool of reusable `T`s, sharded per thread.
+///
+/// `get` hands out a guard that returns the object when dropped. Each thread
+/// that uses the pool gets a shard: a small private stack only it touches
+/// (the fast path: no atomic read-modify-write, no fence, no lock) and a
+/// shared list that other threads steal from in batches when their own runs
+/// dry. Retention is bounded per thread, optionally by bytes, and trimmed by
+/// generations (see [`Pool::trim`]).
+///
+/// `Pool<T>` is `Send + Sync` exactly when `T: Send`; `T` need not be `Sync`,
+/// because no object is ever visible to two threads at once.
+///
+/// ```
+/// use shardpool::Pool;
+///
+/// let pool: Pool<Vec<u8>> = Pool::builder()
+///     .reset(|b: &mut Vec<u8>| { b.clear(); b.capacity() <= 64 * 1024 })
+///     .max_idle_per_thread(64)
+///     .build(|| Vec::with_capacity(4096));
+/// let mut buf = pool.get();
+/// buf.extend_from_slice(b"GET / HTTP/1.1\r\n");
+/// drop(buf); // back to this thread's private stack
+/// assert_eq!(pool.stats().idle, 1);
+/// ```
+pub struct Pool<T: Send + 'static> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T: Send + 'static> Pool<T> {
+    /// A pool with default limits that makes objects with `create`.
+    pub fn new<F>(create: F) -> Pool<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        Builder::new().build(create)
+    }
+
+    /// Starts configuring a pool.
+    pub fn builder() -> Builder<T> {
+        Builder::new()
+    }
+
+    pub(crate) fn from_inner(inner: Arc<Inner<T>>) -> Self {
+        Pool { inner }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner<T> {
+        &self.inner
+    }
+
+    /// An object from the pool, or a new one from `create` if none is idle.
+    ///
+    /// Looks in this thread's private stack, then its shared list, then
+    /// steals a batch from another thread's shared list, and only then creates.
+    /// If `create` panics, the panic propagates and the pool is unchanged.
+    #[inline(always)]
+    pub fn get(&self) -> Pooled<'_, T> {
+        match self.inner.take_fast() {
+            Some(value) => Pooled::new(self, value),
+            None => self.get_slow(),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn get_slow(&self) -> Pooled<'_, T> {
+        Pooled::new(self, self.inner.take_slow())
+    }
+
+    /// An idle object if there is one anywhere in the pool; never creates.
+    pub fn try_get(&self) -> Option<Pooled<'_, T>> {
+        self.inner.try_take().map(|value| Pooled::new(self, value))
+    }
+
+    /// Like [`get`](Pool::get), but the guard owns a handle to the pool, so it
+    /// is `'static` and can move to other threads and tasks.
+    #[inline]
+    pub fn get_owned(self: &Arc<Self>) -> OwnedPooled<T> {
+        let value = match self.inner.take_fast() {
+            Some(value) => value,
+            None => self.inner.take_slow(),
+        };
+        OwnedPooled::new(Arc::clone(self), value)
+    }
+
+    /// Like [`try_get`](Pool::try_get), returning an owned guard.
+    pub fn try_get_owned(self: &Arc<Self>) -> Option<OwnedPooled<T>> {
+        let value = self.inner.try_take()?;
+        Some(OwnedPooled::new(Arc::clone(self), value))
+    }
+
+    /// Hands a value to the pool (one it did not create, or one detached from
+    /// it). The reset policy applies as to any return; the value is counted in
+    /// [`Stats::adopted`].
+    pub fn put(&self, value: T) {
+        self.inner.count(Event::Adopted, 1);
+        self.inner.give(value);
+    }
+
+    /// One epoch of trimming, with Go's victim rule: every idle object that
+    /// was idle through this trim and the previous one is dropped; an object
+    /// used in between survives.
+    ///
+    /// Reaches, at once, every thread's shared list and the calling thread's
+    /// private stack. Other live threads apply the rule to their private
+    /// stacks (at most 8 objects each) at their next get or put on this pool,
+    /// at [`flush_local`](Pool::flush_local), or at exit; until then those
+    /// objects stay. Exited threads keep nothing private. Returns the number of
+    /// objects this call dropped.
+    pub fn trim(&self) -> u64 {
+        self.inner.trim()
+    }
+
+    /// Moves the calling thread's private objects to its shared list, where
+    /// other threads can steal them and any thread's trim can reach them.
+    /// Call it before parking a thread that may stay idle for long.
+    pub fn flush_local(&self) {
+        let inner = &self.inner;
+        if let Some(shard) = inner.owned_shard() {
+            inner.catch_up(shard);
+            inner.flush_private(shard);
+        }
+    }
+
+    /// A snapshot of the pool's counters and of what it holds now.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats()
+    }
+
+    /// Most idle objects one thread's shard keeps in its shared list, plus
+    /// its private slot (the `1 +` of the design's bound).
+    pub fn max_idle_per_thread(&self) -> usize {
+        self.inner.config.shard_capacity - 1
+    }
+
+    /// The retained-bytes budget, if one was set.
+    pub fn max_idle_bytes(&self) -> Option<usize> {
+        self.inner.budget.as_ref().map(|b| b.limit())
+    }
+}
+
+impl<T: Send + Default + 'static> Default for Pool<T> {
+    /// A pool with default limits that creates objects with `T::default`.
+    fn default() -> Self {
+        Pool::new(T::default)
+    }
+}
+
+impl<T: Send + 'static> fmt::Debug for Pool<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pool")
+            .field("max_idle_per_thread", &self.max_idle_per_thread())
+            .field("max_idle_bytes", &self.max_idle_bytes())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}

@@ -1,0 +1,79 @@
+//! Every live pool in the process, held weakly, for [`trim_all`] and the
+//! background trimmer: the stand-in for Go clearing every pool at each GC.
+//!
+//! Pools register when built and unregister when dropped; both take this
+//! mutex, as do `trim_all` and the trimmer, but `get` and `put` never do.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+/// What the registry needs from a pool, whatever its `T`.
+pub(crate) trait Registered: Send + Sync {
+    /// One trim; returns the objects it dropped.
+    fn trim_now(&self) -> u64;
+    /// Automatic-trim schedule, if the pool has one: `(next due, interval)`
+    /// in `now_nanos` units.
+    fn auto_trim_due(&self) -> Option<(u64, u64)>;
+    /// Trims if an automatic trim is due (claims it first).
+    fn auto_trim_if_due(&self, now: u64) -> bool;
+}
+
+static POOLS: Mutex<BTreeMap<u64, Weak<dyn Registered>>> = Mutex::new(BTreeMap::new());
+
+fn pools() -> MutexGuard<'static, BTreeMap<u64, Weak<dyn Registered>>> {
+    // No user code runs under this lock, so it cannot be poisoned by a user
+    // panic; recover anyway rather than propagate a panic forever.
+    POOLS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+pub(crate) fn next_key() -> u64 {
+    crate::sync::unique_id()
+}
+
+pub(crate) fn register(key: u64, pool: Weak<dyn Registered>) {
+    pools().insert(key, pool);
+    crate::trimmer::nudge();
+}
+
+pub(crate) fn unregister(key: u64) {
+    pools().remove(&key);
+}
+
+/// Strong handles to every live pool. Taken under the lock, used after it:
+/// dropping the last handle runs the pool's `Drop`, which takes the lock.
+pub(crate) fn live_pools() -> Vec<Arc<dyn Registered>> {
+    pools().values().filter_map(Weak::upgrade).collect()
+}
+
+/// Trims every live pool in the process once, from the calling thread, and
+/// returns the number of objects dropped.
+///
+/// This is the stand-in for Go clearing every `sync.Pool` at each garbage
+/// collection: call it from a timer, on memory pressure, or after a burst.
+/// What one trim reaches is described at [`Pool::trim`](crate::Pool::trim).
+/// It never blocks `get` or `put` on any pool.
+pub fn trim_all() -> u64 {
+    live_pools().iter().map(|pool| pool.trim_now()).sum()
+}
+
+impl<T: Send + 'static> Registered for crate::inner::Inner<T> {
+    fn trim_now(&self) -> u64 {
+        self.trim()
+    }
+
+    fn auto_trim_due(&self) -> Option<(u64, u64)> {
+        self.auto_trim
+            .as_ref()
+            .map(|a| (a.next_due(), a.interval().as_nanos() as u64))
+    }
+
+    fn auto_trim_if_due(&self, now: u64) -> bool {
+        let due = self.auto_trim.as_ref().is_some_and(|a| a.claim_due(now));
+        if due {
+            self.trim();
+        }
+        due
+    }
+}
