@@ -28,6 +28,12 @@ pub struct Builder<T> {
     weigh: Option<WeighFn<T>>,
     max_idle_per_thread: usize,
     max_idle_bytes: Option<usize>,
+    /// A budget shared with other pools (a `BufferPool`'s size classes);
+    /// takes precedence over `max_idle_bytes`.
+    shared_budget: Option<Arc<Budget>>,
+    /// With a budget: objects the private stack holds (default 1), the
+    /// budget's slack per thread.
+    private_slack: Option<usize>,
     trim_interval: Option<Duration>,
 }
 
@@ -58,6 +64,8 @@ impl<T: Send + 'static> Builder<T> {
             weigh: None,
             max_idle_per_thread: DEFAULT_MAX_IDLE_PER_THREAD,
             max_idle_bytes: None,
+            shared_budget: None,
+            private_slack: None,
             trim_interval: None,
         }
     }
@@ -129,6 +137,26 @@ impl<T: Send + 'static> Builder<T> {
         self
     }
 
+    /// Charges this pool's shared lists to `budget`, which other pools may
+    /// charge too (the size classes of a `BufferPool` share one). Takes
+    /// precedence over [`max_idle_bytes`](Builder::max_idle_bytes); the slack
+    /// is the same (the private stack: one object per thread, per pool,
+    /// unless [`private_slack`](Builder::private_slack) says otherwise).
+    pub(crate) fn shared_budget(mut self, budget: Arc<Budget>) -> Self {
+        self.shared_budget = Some(budget);
+        self
+    }
+
+    /// With a budget, lets each thread's private stack hold up to `n` objects
+    /// (clamped to `1..=PRIVATE_STACK` and half the shard's capacity) instead of
+    /// one: the budget's slack becomes `n` objects per thread. For small
+    /// objects (a `BufferPool`'s small classes) that keeps a thread holding a
+    /// few at once on the fast path. Without a budget it has no effect.
+    pub(crate) fn private_slack(mut self, n: usize) -> Self {
+        self.private_slack = Some(n);
+        self
+    }
+
     /// Trims automatically, at most once per `every`: on the pool's own slow
     /// paths, and from the [`BackgroundTrimmer`](crate::BackgroundTrimmer) if
     /// one is running (which is what reaches a pool that has gone quiet).
@@ -155,12 +183,11 @@ impl<T: Send + 'static> Builder<T> {
     where
         F: Fn() -> T + Send + Sync + 'static,
     {
-        let budget = self.max_idle_bytes.map(|b| Arc::new(Budget::new(b)));
-        let config = Config::new(
-            self.max_idle_per_thread,
-            budget.is_some(),
-            self.trim_interval,
-        )?;
+        let budget = self
+            .shared_budget
+            .or_else(|| self.max_idle_bytes.map(|b| Arc::new(Budget::new(b))));
+        let slack = budget.as_ref().map(|_| self.private_slack.unwrap_or(1));
+        let config = Config::new(self.max_idle_per_thread, slack, self.trim_interval)?;
         let inner = Inner::new(Box::new(create), self.reset, self.weigh, config, budget);
         Ok(Pool::from_inner(inner))
     }

@@ -4,9 +4,10 @@
 //! function pointer, an `Option` check, a bucket load, a presence flag). The
 //! fast path instead reads one line of a small direct-mapped table in a
 //! `const` thread-local: `(pool key, shard)`. Pool keys are unique for the life
-//! of the process, so a line for a dropped pool can never match again, and a
-//! thread that uses up to `LINES` pools (a `BufferPool`'s size classes, say)
-//! keeps them all cached. A miss costs the regular lookup, never correctness.
+//! of the process, so a line for a dropped pool can never match again. Keys
+//! are handed out consecutively, so pools built together (a `BufferPool`'s
+//! size classes) land on distinct lines. A miss (two pools sharing a line)
+//! costs the regular lookup, never correctness.
 //!
 //! Soundness rests on three rules, kept by `inner.rs` and `exit.rs`:
 //! 1. a line is filled only by the thread that currently owns the shard (its
@@ -19,8 +20,9 @@
 
 use std::cell::Cell;
 
-/// Lines in the table; a power of two.
-const LINES: usize = 16;
+/// Lines in the table; a power of two. 64 lines (1 KiB per thread) hold a
+/// few `BufferPool`s (15 size classes each, consecutive keys) side by side.
+const LINES: usize = 64;
 
 #[derive(Clone, Copy)]
 struct Line {

@@ -28,21 +28,23 @@ pub const MAX_IDLE_PER_THREAD_LIMIT: usize = crate::ring::MAX_CAPACITY - 1;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    /// Most objects in one private stack.
+    /// Most objects in one private stack (at most half the shard).
     pub(crate) private_capacity: usize,
     /// Most idle objects in one shard, private and shared together:
     /// `1 + max_idle_per_thread` (the "1" is the private slot of the design).
+    /// The shared ring is allocated this large, so a flush of the private
+    /// stack always fits; see `Local::limit` for how the total is kept.
     pub(crate) shard_capacity: usize,
-    /// Capacity of each shard's shared ring.
-    pub(crate) ring_capacity: usize,
     /// Automatic trimming interval.
     pub(crate) trim_interval: Option<Duration>,
 }
 
 impl Config {
+    /// `budget_slack`: `None` without a byte budget; with one, how many
+    /// objects each private stack may hold (the budget's slack per thread).
     pub(crate) fn new(
         max_idle_per_thread: usize,
-        has_budget: bool,
+        budget_slack: Option<usize>,
         trim_interval: Option<Duration>,
     ) -> Result<Config, BuildError> {
         if max_idle_per_thread > MAX_IDLE_PER_THREAD_LIMIT {
@@ -55,17 +57,20 @@ impl Config {
             return Err(BuildError::ZeroTrimInterval);
         }
         let shard_capacity = max_idle_per_thread + 1;
-        // With a byte budget, the private stack is the budget's slack, so it
-        // holds a single object: the budget is exact for everything else.
-        let private_capacity = if has_budget {
-            1
-        } else {
-            PRIVATE_STACK.min(shard_capacity)
+        // At most half the shard is private, so that at least half stays where
+        // other threads can steal it: a consumer that only returns objects
+        // would otherwise keep all of them out of the producer's reach (found
+        // by `tests/invariants.rs`, owned guards crossing threads with a cap
+        // of 8: no reuse at all). With a byte budget, the private stack is the
+        // budget's slack, exact everywhere else: one object unless asked.
+        let most_private = PRIVATE_STACK.min(shard_capacity.div_ceil(2));
+        let private_capacity = match budget_slack {
+            None => most_private,
+            Some(slack) => slack.clamp(1, most_private),
         };
         Ok(Config {
             private_capacity,
             shard_capacity,
-            ring_capacity: shard_capacity,
             trim_interval,
         })
     }

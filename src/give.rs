@@ -51,8 +51,9 @@ impl<T: Send + 'static> Inner<T> {
     #[inline(never)]
     fn give_overflow(&self, shard: &Shard<T>, value: T, epoch: u64) {
         let value = if self.budget.is_none() {
+            let (most, total) = (self.config.private_capacity, self.config.shard_capacity);
             // SAFETY: `shard` is the calling thread's own (from `give`).
-            match unsafe { shard.push_shared(value, epoch, self.config.shard_capacity) } {
+            match unsafe { shard.push_overflow(value, epoch, most, total) } {
                 Ok(()) => return shard.counters.returned.bump(),
                 Err(back) => back,
             }
@@ -151,6 +152,9 @@ impl<T: Send + 'static> Inner<T> {
             shard.counters.dropped_by_cap.bump();
             drop(slot.value);
         }
+        // The ring grew: lower the private limit if the bound needs it.
+        // SAFETY: `shard` is the calling thread's own.
+        unsafe { self.fit_limit(shard) };
     }
 
     fn release_budget_of(&self, weight: usize) {

@@ -109,7 +109,12 @@ impl<T: Send + 'static> Inner<T> {
         let config = &self.config;
         let shard = self
             .shards
-            .get_or(|| Shard::new(config.private_capacity, config.ring_capacity, self.epoch()));
+            .get_or(|| Shard::new(config.private_capacity, config.shard_capacity, self.epoch()));
+        // On first insertion `get_or` returns a reference derived from a `&mut`
+        // inside `thread_local` (its `insert`); Stacked and Tree Borrows end it
+        // at the next access through another path (a stealer's `iter`), yet we
+        // cache it. `get`'s reference derives from the shared entry: cache that.
+        let shard = self.shards.get().unwrap_or(shard);
         match shard.adopt(token) {
             Adoption::Owned => {}
             Adoption::Adopted => {
@@ -146,6 +151,20 @@ impl<T: Send + 'static> Inner<T> {
             self.drop_stale_private(shard, epoch);
         }
         epoch
+    }
+
+    /// Sets the private stack's limit as high as the shard's bound allows now
+    /// (see `Local::limit`). Returns the ring's length it used.
+    ///
+    /// # Safety
+    /// The calling thread must own `shard`.
+    pub(crate) unsafe fn fit_limit(&self, shard: &Shard<T>) -> usize {
+        let shared = shard.ring.len();
+        let most = self.config.private_capacity;
+        let total = self.config.shard_capacity;
+        // SAFETY: the caller owns the shard; the closure runs no user code.
+        unsafe { shard.with_local(|local| local.limit = most.min(total.saturating_sub(shared))) };
+        shared
     }
 
     /// Counts `event` in the calling thread's shard if it has one, else in

@@ -58,6 +58,7 @@
 
 mod auto_trim;
 mod budget;
+mod buffer;
 mod builder;
 mod cache;
 mod config;
@@ -79,6 +80,10 @@ mod trimmer;
 
 pub mod implementation;
 
+pub use buffer::{
+    BufferBuildError, BufferPool, BufferPoolBuilder, BufferStats, ClassStats, OwnedPooledBuf,
+    PooledBuf,
+};
 pub use builder::Builder;
 pub use config::{BuildError, DEFAULT_MAX_IDLE_PER_THREAD, MAX_IDLE_PER_THREAD_LIMIT};
 pub use guard::{OwnedPooled, Pooled};

@@ -23,7 +23,14 @@ pub(crate) struct Local<T> {
     pub(crate) stack: Vec<T>,
     /// `stamps[i]` is the trim epoch in which `stack[i]` went idle.
     pub(crate) stamps: Box<[u64]>,
-    /// How many objects `stack` may hold (the pool's private capacity).
+    /// How many objects `stack` may hold now: the pool's private capacity,
+    /// lowered while the shared ring is full enough that the shard's total
+    /// (`stack.len() + ring.len() <= shard_capacity`, invariant I4) needs it.
+    /// Only the owner adds to the ring and it lowers the limit when it does;
+    /// other threads only take from the ring, which cannot break the bound, so
+    /// the owner raises the limit again on its slow paths (`Inner::fit_limit`).
+    /// (Found by `tests/model.rs`: an exit flush filled the ring, and the next
+    /// owner filled the private stack on top of it.)
     pub(crate) limit: usize,
     /// The trim epoch the owner last applied the victim rule for. The fast
     /// paths only run while it equals the pool's epoch.

@@ -85,6 +85,12 @@ impl<T: Send + 'static> Pool<T> {
 
     /// Like [`get`](Pool::get), but the guard owns a handle to the pool, so it
     /// is `'static` and can move to other threads and tasks.
+    ///
+    /// The handle is an `Arc` clone, so an owned get and its return cost one
+    /// shared atomic increment and decrement on top of the fast path. Prefer
+    /// [`get`](Pool::get) for objects that live within one request or one
+    /// scope, and owned guards for those that travel (a connection's buffer
+    /// moving into a spawned task).
     #[inline]
     pub fn get_owned(self: &Arc<Self>) -> OwnedPooled<T> {
         let value = match self.inner.take_fast() {
@@ -110,14 +116,23 @@ impl<T: Send + 'static> Pool<T> {
 
     /// One epoch of trimming, with Go's victim rule: every idle object that
     /// was idle through this trim and the previous one is dropped; an object
-    /// used in between survives.
+    /// used in between survives. Returns the number of objects this call
+    /// dropped.
     ///
-    /// Reaches, at once, every thread's shared list and the calling thread's
-    /// private stack. Other live threads apply the rule to their private
-    /// stacks (at most 8 objects each) at their next get or put on this pool,
-    /// at [`flush_local`](Pool::flush_local), or at exit; until then those
-    /// objects stay. Exited threads keep nothing private. Returns the number of
-    /// objects this call dropped.
+    /// What one call reaches, from any thread:
+    /// - every thread's shared list, and every exited thread's objects (its
+    ///   exit hook moved them to its shared list), at once;
+    /// - the calling thread's own private stack, at once;
+    /// - another **live** thread's private stack only at that thread's next
+    ///   get or return on this pool, its [`flush_local`](Pool::flush_local),
+    ///   or its exit. Until then it keeps what it has: at most
+    ///   `min(32, (1 + max_idle_per_thread) / 2)` objects (1 with a byte
+    ///   budget). Reaching into it from another thread would need an atomic
+    ///   read-modify-write or a fence on the fast path.
+    ///
+    /// So after two trims with no use in between, everything idle is gone
+    /// except what sits in the private stacks of live threads that have not
+    /// touched the pool since.
     pub fn trim(&self) -> u64 {
         self.inner.trim()
     }

@@ -158,34 +158,55 @@ impl<T> Shard<T> {
         }
     }
 
-    /// The return path when the private stack is full: onto the shared ring,
-    /// if the owner is up to date with `epoch` and the shard holds fewer than
-    /// `shard_capacity` idle objects. No budget is charged (weight 0).
+    /// The return path when the private stack is full: raise the private
+    /// limit if the ring has shrunk since it was set, else onto the ring if the
+    /// shard holds fewer than `shard_capacity` in all. No budget is charged
+    /// (weight 0): only for pools without a budget, whose private capacity is
+    /// `most_private`.
     ///
     /// # Safety
     /// The calling thread must own this shard.
     #[inline]
-    pub(crate) unsafe fn push_shared(
+    pub(crate) unsafe fn push_overflow(
         &self,
         value: T,
         epoch: u64,
+        most_private: usize,
         shard_capacity: usize,
     ) -> Result<(), T> {
+        let shared = self.ring.len();
         // SAFETY: ownership is the caller's contract; the closure runs no user code.
-        let private = unsafe {
-            self.with_local(|local| (local.seen_epoch == epoch).then_some(local.stack.len()))
+        let spill = unsafe {
+            self.with_local(|local| {
+                if local.seen_epoch != epoch {
+                    return Err(value);
+                }
+                // Keep `stack.len() + ring.len() <= shard_capacity` (`Local::limit`).
+                local.limit = most_private.min(shard_capacity.saturating_sub(shared));
+                match local.push(value, epoch) {
+                    Ok(()) => Ok(None),
+                    Err(value) if local.stack.len() + shared < shard_capacity => Ok(Some(value)),
+                    Err(value) => Err(value),
+                }
+            })
+        }?;
+        let Some(value) = spill else {
+            return Ok(());
         };
-        match private {
-            Some(n) if n + self.ring.len() < shard_capacity => {
-                let slot = crate::ring::Slot {
-                    value,
-                    stamp: epoch,
-                    weight: 0,
-                };
-                // SAFETY: we own the shard, hence its ring.
-                unsafe { self.ring.push(slot) }.map_err(|slot| slot.value)
-            }
-            _ => Err(value),
-        }
+        let slot = crate::ring::Slot {
+            value,
+            stamp: epoch,
+            weight: 0,
+        };
+        // SAFETY: we own the shard, hence its ring.
+        unsafe { self.ring.push(slot) }.map_err(|slot| slot.value)?;
+        // SAFETY: as above. The ring grew by one; the stack was full at its
+        // limit, so the limit may have to come down by one.
+        unsafe {
+            self.with_local(|local| {
+                local.limit = local.limit.min(shard_capacity.saturating_sub(shared + 1));
+            })
+        };
+        Ok(())
     }
 }

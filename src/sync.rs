@@ -68,23 +68,53 @@ mod imp {
         loom::thread::yield_now();
     }
 
-    /// Loom stand-in for `thread_local::ThreadLocal`: one boxed entry per loom
-    /// thread, found by thread id. Boxes never move or drop before `self` does,
-    /// which is what makes the returned references stable, as in the real crate.
+    loom::thread_local! {
+        /// The stand-in's notion of this thread's id: 0 until first used, then
+        /// fresh; a model may set it to another thread's id to simulate the
+        /// real crate reusing an exited thread's id.
+        static SLOT: std::cell::Cell<usize> = std::cell::Cell::new(0);
+    }
+
+    /// Makes the calling loom thread use stand-in id `slot` (tests only).
+    pub(crate) fn use_thread_slot(slot: usize) {
+        SLOT.with(|s| s.set(slot));
+    }
+
+    fn current_slot() -> usize {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1 << 20);
+        SLOT.with(|s| {
+            if s.get() == 0 {
+                s.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            }
+            s.get()
+        })
+    }
+
+    /// Loom stand-in for `thread_local::ThreadLocal`: one boxed entry per
+    /// stand-in thread id. Boxes never move or drop before `self` does, which
+    /// is what makes the returned references stable, as in the real crate.
+    ///
+    /// Publication is loom-visible, as in the real crate (which stores each
+    /// entry's `present` flag with release and loads it with acquire in
+    /// `iter`): an insert bumps `published` with release after pushing, and
+    /// `iter` yields only the first `published` entries, loaded with acquire.
     pub(crate) struct ThreadLocal<T: Send> {
-        entries: std::sync::Mutex<Vec<(loom::thread::ThreadId, Box<T>)>>,
+        entries: std::sync::Mutex<Vec<(usize, Box<T>)>>,
+        published: loom::sync::atomic::AtomicUsize,
     }
 
     impl<T: Send> ThreadLocal<T> {
         pub(crate) fn new() -> Self {
             Self {
                 entries: std::sync::Mutex::new(Vec::new()),
+                published: loom::sync::atomic::AtomicUsize::new(0),
             }
         }
 
-        fn find(&self, id: loom::thread::ThreadId) -> Option<&T> {
+        fn find(&self, id: usize) -> Option<&T> {
             let entries = self.entries.lock().unwrap();
-            let ptr: *const T = &**entries.iter().find(|(owner, _)| *owner == id)?.1;
+            let entry = entries.iter().find(|(owner, _)| *owner == id)?;
+            let ptr: *const T = &*entry.1;
             // SAFETY:
             // - the entry is boxed, so its address is stable while the Vec grows;
             // - entries are only removed by `iter_mut`/drop, which need `&mut self`,
@@ -93,16 +123,23 @@ mod imp {
         }
 
         pub(crate) fn get(&self) -> Option<&T> {
-            self.find(loom::thread::current().id())
+            self.find(current_slot())
         }
 
         pub(crate) fn get_or(&self, create: impl FnOnce() -> T) -> &T {
-            let id = loom::thread::current().id();
+            let id = current_slot();
             if let Some(found) = self.find(id) {
                 return found;
             }
             let value = Box::new(create());
-            self.entries.lock().unwrap().push((id, value));
+            {
+                let mut entries = self.entries.lock().unwrap();
+                entries.push((id, value));
+                // Release: pairs with the acquire load in `iter`. Bumped under
+                // the lock, so entries are published in the order they are
+                // pushed and the first `published` entries are all complete.
+                self.published.fetch_add(1, Ordering::Release);
+            }
             self.find(id).expect("entry was just inserted")
         }
 
@@ -110,8 +147,15 @@ mod imp {
         where
             T: Sync,
         {
+            // Acquire: pairs with the release in `get_or`; entries are pushed
+            // in order, so the first `published` ones are fully built.
+            let published = self.published.load(Ordering::Acquire);
             let entries = self.entries.lock().unwrap();
-            let ptrs: Vec<*const T> = entries.iter().map(|(_, b)| &**b as *const T).collect();
+            let ptrs: Vec<*const T> = entries
+                .iter()
+                .take(published)
+                .map(|(_, b)| &**b as *const T)
+                .collect();
             // SAFETY: as in `find`, boxes stay put and alive for the `&self` borrow.
             ptrs.into_iter().map(|p| unsafe { &*p })
         }

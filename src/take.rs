@@ -84,38 +84,58 @@ impl<T: Send + 'static> Inner<T> {
     /// Moves a batch of the newest objects from the calling thread's own
     /// shared list into its (empty) private stack and returns the newest.
     fn refill(&self, shard: &Shard<T>) -> Option<T> {
-        if shard.ring.len() == 0 {
+        let shared = shard.ring.len();
+        if shared == 0 {
             return None;
         }
         // Busy means a stealer is mid-batch on our list: rather than wait, try
         // the other shards; the objects stay reachable.
         let mut claim = shard.ring.try_claim()?;
+        let (most, total) = (self.config.private_capacity, self.config.shard_capacity);
+        // One object for the caller plus as many as the private stack holds.
+        let take = claim.len().min(most + 1);
         let mut weight = 0;
+        // Never used while the limits hold; if they ever did not, a refused
+        // object must leave the owner-only borrow before anything drops it.
+        let mut spill = Vec::new();
         // SAFETY: `shard` is the calling thread's own, so it may move its ring's
         // tail (`pop_newest`) and touch its private stack; no user code runs.
         let value = unsafe {
             shard.with_local(|local| {
-                claim.pop_newest(local.room().max(1), |slot| {
+                // Moving objects from our ring to our stack keeps the shard's
+                // total; only the limit must admit them (`Local::limit`).
+                let left = claim.len() - take;
+                local.limit = most.min(total.saturating_sub(left));
+                let mut newest = None;
+                claim.pop_newest(take, |slot| {
                     weight += slot.weight;
-                    // Room was reserved above; `max(1)` is safe because the
-                    // stack is empty whenever we refill.
-                    let pushed = local.push(slot.value, slot.stamp);
-                    debug_assert!(pushed.is_ok());
+                    // Oldest first: each earlier one goes on the stack, the
+                    // last (newest) goes to the caller.
+                    if let Some(previous) = newest.replace(slot)
+                        && let Err(value) = local.push(previous.value, previous.stamp)
+                    {
+                        debug_assert!(false, "take - 1 <= limit");
+                        spill.push((value, previous.stamp));
+                    }
                 });
-                local.pop()
+                newest.map(|slot| slot.value)
             })
         };
         drop(claim);
         self.release_budget(weight);
+        self.store_spill(shard, spill);
         value
     }
 
-    /// Takes up to half of another shard's shared list (at most what the
-    /// private stack can hold), starting at the shard we last stole from.
+    /// Takes up to half of another shard's shared list (one for the caller,
+    /// the rest as far as the private stack's limit allows), starting at the
+    /// shard we last stole from.
     fn steal(&self, shard: &Shard<T>) -> Option<T> {
+        // Our own ring may have shrunk since the limit was set.
+        // SAFETY: `shard` is the calling thread's own.
+        unsafe { self.fit_limit(shard) };
         // SAFETY: `shard` is the calling thread's own; no user code runs.
-        let (start, room) =
-            unsafe { shard.with_local(|local| (local.steal_cursor, local.room().max(1))) };
+        let (start, room) = unsafe { shard.with_local(|local| (local.steal_cursor, local.room())) };
         // Visit `start..` then `..start`, skipping ourselves and empty lists
         // without touching their claim flag.
         let wrapped = self.shards.iter().enumerate().take(start);
@@ -126,33 +146,48 @@ impl<T: Send + 'static> Inner<T> {
             let Some(mut claim) = victim.ring.try_claim() else {
                 continue;
             };
-            let batch = claim.len().div_ceil(2).min(room);
+            let batch = claim.len().div_ceil(2).min(room + 1);
             if batch == 0 {
                 continue;
             }
             let mut weight = 0;
+            let mut spill = Vec::new(); // as in `refill`
             // SAFETY: `shard` is the calling thread's own; no user code runs
             // (moving a `T` is a copy).
             let value = unsafe {
                 shard.with_local(|local| {
+                    let mut newest = None;
                     for _ in 0..batch {
                         let slot = claim.pop_oldest().expect("batch <= claim.len()");
                         weight += slot.weight;
-                        let pushed = local.push(slot.value, slot.stamp);
-                        debug_assert!(pushed.is_ok(), "batch <= room");
+                        if let Some(previous) = newest.replace(slot)
+                            && let Err(value) = local.push(previous.value, previous.stamp)
+                        {
+                            debug_assert!(false, "batch - 1 <= room");
+                            spill.push((value, previous.stamp));
+                        }
                     }
                     // Come back here first next time: a victim with a backlog
                     // (a consumer returning what a producer takes) likely has more.
                     local.steal_cursor = index;
-                    local.pop()
+                    newest.map(|slot| slot.value)
                 })
             };
             drop(claim);
             self.release_budget(weight);
+            self.store_spill(shard, spill);
             shard.counters.stolen.add(batch as u64);
             return value;
         }
         None
+    }
+
+    /// Objects a refill or steal could not fit in the private stack (see
+    /// there): onto the shared list, or dropped and counted.
+    fn store_spill(&self, shard: &Shard<T>, spill: Vec<(T, u64)>) {
+        for (value, stamp) in spill {
+            self.store_shared(shard, value, stamp);
+        }
     }
 
     fn release_budget(&self, weight: usize) {

@@ -1,0 +1,233 @@
+//! Whole-pool protocols: the private stack racing a steal, a guard dropped on
+//! another thread, a thread exiting while others steal from its shard, trim
+//! racing gets and returns, and an owned guard outliving the last handle.
+//!
+//! Under loom the private stack holds 2 objects (`config::PRIVATE_STACK`).
+
+use super::{Tracked, Tracker, run_model};
+use crate::Pool;
+use loom::thread;
+use std::sync::Arc;
+
+/// A pool of tracked objects; `max_idle` per thread.
+fn pool(tracker: &Arc<Tracker>, max_idle: usize) -> Arc<Pool<Tracked>> {
+    let tracker = Arc::clone(tracker);
+    Arc::new(
+        Pool::builder()
+            .max_idle_per_thread(max_idle)
+            .build(move || tracker.make()),
+    )
+}
+
+/// Gets an object, records `who` as its holder, and returns it.
+fn use_once(pool: &Pool<Tracked>, who: usize) {
+    let guard = pool.get();
+    guard.hold(who);
+}
+
+/// Ends a model: no object out (all guards dropped by now), the statistics
+/// identity holds, and dropping the pool drops every object exactly once.
+fn finish(pool: Arc<Pool<Tracked>>, tracker: &Tracker) {
+    let stats = pool.stats();
+    assert_eq!(stats.in_use(), 0, "{stats:?}");
+    assert_eq!(
+        stats.created + stats.adopted,
+        stats.detached + stats.dropped() + stats.idle,
+        "I2 accounting: {stats:?}"
+    );
+    assert_eq!(stats.created as usize, tracker.created());
+    assert_eq!(stats.dropped() as usize, tracker.dropped());
+    drop(pool);
+    tracker.assert_all_dropped();
+}
+
+/// The owner gets and returns through its private stack while another thread,
+/// finding nothing of its own, steals from the owner's shared list.
+#[test]
+fn private_stack_races_steal() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 2);
+        // Three idle objects on the main thread: two private, one shared.
+        let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+        drop(held);
+        let thief = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                use_once(&pool, 1);
+                crate::exit::simulate_thread_exit();
+            })
+        };
+        use_once(&pool, 0);
+        use_once(&pool, 0);
+        thief.join().unwrap();
+        finish(pool, &tracker);
+    });
+}
+
+/// An owned guard taken on one thread and dropped on another returns to the
+/// dropping thread's shard; that thread then exits while the first thread
+/// gets an object (reusing the returned one by stealing, or creating).
+#[test]
+fn guard_dropped_on_another_thread() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 1);
+        let guard = pool.get_owned();
+        guard.hold(0);
+        let (ready_tx, ready_rx) = loom::sync::mpsc::channel();
+        let (guard_tx, guard_rx) = loom::sync::mpsc::channel();
+        let other = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                use_once(&pool, 1); // this thread's shard exists before the race
+                ready_tx.send(()).unwrap();
+                let guard: crate::OwnedPooled<Tracked> = guard_rx.recv().unwrap();
+                guard.hold(1);
+                drop(guard);
+                crate::exit::simulate_thread_exit();
+            })
+        };
+        ready_rx.recv().unwrap();
+        guard_tx.send(guard).unwrap();
+        use_once(&pool, 0);
+        other.join().unwrap();
+        finish(pool, &tracker);
+    });
+}
+
+/// A thread's exit hook moves its private stack to its shared list and
+/// releases the shard while another thread steals from that list.
+#[test]
+fn exit_flush_races_steal() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 2);
+        // Two objects in the leaver's private stack, put there before the
+        // race starts (so the model explores the flush, not the creation).
+        let (ready_tx, ready_rx) = loom::sync::mpsc::channel();
+        let (go_tx, go_rx) = loom::sync::mpsc::channel::<()>();
+        let leaver = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let held: Vec<_> = (0..2).map(|_| pool.get()).collect();
+                held.iter().for_each(|g| g.hold(1));
+                drop(held);
+                ready_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                crate::exit::simulate_thread_exit();
+            })
+        };
+        ready_rx.recv().unwrap();
+        let thief = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                use_once(&pool, 2);
+                crate::exit::simulate_thread_exit();
+            })
+        };
+        go_tx.send(()).unwrap();
+        leaver.join().unwrap();
+        thief.join().unwrap();
+        // I6: nothing is stranded in the exited threads' private stacks; the
+        // main thread can take every idle object.
+        let idle = pool.stats().idle as usize;
+        let held: Vec<_> = (0..idle).filter_map(|_| pool.try_get()).collect();
+        assert_eq!(held.len(), idle, "every idle object reachable after exits");
+        held.iter().for_each(|g| g.hold(0));
+        drop(held);
+        finish(pool, &tracker);
+    });
+}
+
+/// Trims on one thread race gets and returns on another. After both finish,
+/// two more trims with no use in between leave nothing idle outside the
+/// calling thread's own private stack (which the trims also reach).
+#[test]
+fn trim_races_get_and_put() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 2);
+        let user = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+                held.iter().for_each(|g| g.hold(1));
+                drop(held);
+                use_once(&pool, 1);
+                crate::exit::simulate_thread_exit();
+            })
+        };
+        pool.trim();
+        pool.trim();
+        user.join().unwrap();
+        pool.trim();
+        pool.trim();
+        assert_eq!(
+            pool.stats().idle,
+            0,
+            "I5: idle through two trims is dropped"
+        );
+        finish(pool, &tracker);
+    });
+}
+
+/// An owned guard keeps the pool alive after every other handle is gone; the
+/// pool (and the object) are dropped when the guard is, on that thread.
+#[test]
+fn owned_guard_outlives_pool_handle() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 1);
+        let guard = pool.get_owned();
+        let weak = Arc::downgrade(&pool);
+        let holder = thread::spawn(move || {
+            guard.hold(1);
+            drop(guard);
+            crate::exit::simulate_thread_exit();
+        });
+        drop(pool);
+        holder.join().unwrap();
+        assert!(weak.upgrade().is_none(), "the last guard dropped the pool");
+        tracker.assert_all_dropped();
+    });
+}
+
+/// A new thread gets an exited thread's `ThreadLocal` id before that thread's
+/// exit hook has run (possible when thread-local destructors run in an order
+/// that releases the id first). The stand-in gives both the same id; the new
+/// thread starts only after the old one "released" it, as the real id
+/// allocator's mutex orders it. The new thread must not touch the shard until
+/// the hook releases ownership, and the exiting thread must not touch it after;
+/// meanwhile the exiting thread keeps using the pool (as other thread-locals'
+/// destructors may) without a shard.
+#[test]
+fn shard_adopted_after_exit_hook() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 1);
+        let (id_released, id_free) = loom::sync::mpsc::channel();
+        let leaver = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                crate::sync::use_thread_slot(7);
+                use_once(&pool, 1);
+                id_released.send(()).unwrap();
+                crate::exit::simulate_thread_exit();
+                use_once(&pool, 1);
+            })
+        };
+        let heir = {
+            let pool = Arc::clone(&pool);
+            thread::spawn(move || {
+                id_free.recv().unwrap();
+                crate::sync::use_thread_slot(7);
+                use_once(&pool, 2);
+                crate::exit::simulate_thread_exit();
+            })
+        };
+        leaver.join().unwrap();
+        heir.join().unwrap();
+        finish(pool, &tracker);
+    });
+}
