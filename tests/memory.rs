@@ -1,0 +1,292 @@
+//! Idle memory comes back (issue 3): measured with a counting global
+//! allocator, so "back to the pre-burst level" means live heap bytes.
+//!
+//! Tests here measure the whole process's heap, so they take a lock and run
+//! one at a time.
+
+mod common;
+
+use common::iters;
+use proptest::prelude::*;
+use shardpool::{BackgroundTrimmer, Pool};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering::SeqCst};
+use std::sync::{Arc, Barrier, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+struct Counting;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size() as isize, SeqCst);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size() as isize, SeqCst);
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size as isize - layout.size() as isize, SeqCst);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn live() -> isize {
+    LIVE.load(SeqCst)
+}
+
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+const BUF: usize = 64 * 1024;
+
+fn buffer_pool() -> Arc<Pool<Vec<u8>>> {
+    Arc::new(
+        Pool::builder()
+            .recycle(1 << 20)
+            .build(|| Vec::with_capacity(BUF)),
+    )
+}
+
+/// The burst: 4 threads each take 256 buffers of 64 KiB and return them, then
+/// exit. Two trims later, live heap bytes are back to the pre-burst level
+/// except for the pool's own bookkeeping (shards and their rings, well under
+/// 64 KiB — less than one buffer), and nothing is idle.
+#[test]
+fn burst_is_released_by_two_trims() {
+    let _serial = serial();
+    let pool = buffer_pool();
+    let before = live();
+    // All four reach their peak before any returns, so nothing is reused
+    // mid-burst: 1024 buffers exist at once.
+    let peak = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (pool, peak) = (Arc::clone(&pool), Arc::clone(&peak));
+            thread::spawn(move || {
+                let held: Vec<_> = (0..iters(256)).map(|_| pool.get()).collect();
+                peak.wait();
+                drop(held);
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let after_burst = live() - before;
+    let idle = pool.stats().idle;
+    assert!(idle > 0 && after_burst >= idle as isize * BUF as isize);
+    pool.trim();
+    let after_one = live() - before;
+    assert!(
+        after_one >= after_burst - BUF as isize,
+        "one trim keeps the victims"
+    );
+    pool.trim();
+    let after_two = live() - before;
+    let stats = pool.stats();
+    assert_eq!(stats.idle, 0, "{stats:?}");
+    assert!(
+        after_two < BUF as isize,
+        "bookkeeping only: {after_two} bytes"
+    );
+    eprintln!("burst: +{after_burst} B, one trim: +{after_one} B, two trims: +{after_two} B");
+}
+
+/// The victim rule, in bytes: a buffer used between two trims survives the
+/// second (its 64 KiB stay), one not used does not.
+#[test]
+fn victim_rule_in_bytes() {
+    let _serial = serial();
+    let pool = buffer_pool();
+    let (a, b) = (pool.get(), pool.get());
+    drop(b);
+    drop(a);
+    let with_two = live();
+    pool.trim();
+    drop(pool.get()); // use one between the trims
+    pool.trim();
+    let freed = with_two - live();
+    assert!(
+        freed >= BUF as isize && freed < 2 * BUF as isize,
+        "exactly one buffer freed: {freed}"
+    );
+    assert_eq!(pool.stats().idle, 1);
+}
+
+/// `trim_interval` with the background trimmer: a pool that goes completely
+/// quiet (its objects idle in an exited thread's shard) is trimmed on
+/// schedule. Checked by trim count, not by wall time: once the trimmer has
+/// run two trims after the pool went quiet, its idle bytes are zero. The
+/// deadline only bounds the wait; at most one trim per interval is checked
+/// against elapsed time (a lower bound, robust to a slow machine).
+#[test]
+#[cfg_attr(miri, ignore)] // real time
+fn background_trimmer_trims_a_quiet_pool() {
+    let _serial = serial();
+    let interval = Duration::from_millis(20);
+    let pool = Arc::new(
+        Pool::builder()
+            .recycle(1 << 20)
+            .max_idle_bytes(1 << 30)
+            .trim_interval(interval)
+            .build(|| Vec::<u8>::with_capacity(BUF)),
+    );
+    let created_at = Instant::now();
+    {
+        let pool = Arc::clone(&pool);
+        thread::spawn(move || drop((0..10).map(|_| pool.get()).collect::<Vec<_>>()))
+            .join()
+            .unwrap();
+    }
+    let quiet = pool.stats();
+    assert!(quiet.idle_bytes >= 9 * BUF as u64, "{quiet:?}");
+    let trimmer = BackgroundTrimmer::start().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while pool.stats().trims < quiet.trims + 2 {
+        assert!(
+            Instant::now() < deadline,
+            "trimmer did not trim within 20 s"
+        );
+        thread::sleep(Duration::from_millis(2));
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.idle_bytes, 0, "{stats:?}");
+    assert_eq!(stats.idle, 0, "{stats:?}");
+    let elapsed = created_at.elapsed();
+    let most = (elapsed.as_nanos() / interval.as_nanos()) as u64 + 1;
+    assert!(
+        stats.trims <= most,
+        "{} trims in {elapsed:?}: at most one per interval",
+        stats.trims
+    );
+    trimmer.stop();
+    assert!(!BackgroundTrimmer::is_running());
+}
+
+/// Without the trimmer, automatic trimming still happens on the pool's own
+/// slow paths (a thread that keeps working the pool), at most once per interval.
+#[test]
+#[cfg_attr(miri, ignore)] // real time
+fn interval_trims_from_slow_paths() {
+    let _serial = serial();
+    let interval = Duration::from_millis(5);
+    let pool = Pool::builder()
+        .max_idle_per_thread(0)
+        .trim_interval(interval)
+        .build(|| vec![0u8; 16]);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(20);
+    while pool.stats().trims < 3 {
+        assert!(Instant::now() < deadline);
+        let (a, b) = (pool.get(), pool.get()); // the second get is a slow path
+        drop((a, b));
+        thread::sleep(Duration::from_millis(1));
+    }
+    let elapsed = started.elapsed();
+    let trims = pool.stats().trims;
+    assert!(
+        trims as u128 <= elapsed.as_nanos() / interval.as_nanos() + 1,
+        "{trims} in {elapsed:?}"
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: iters(24) as u32, ..ProptestConfig::default() })]
+
+    /// `max_idle_bytes` under a random mix of sizes on several threads: the
+    /// bytes charged never exceed the budget, and the live bytes of idle
+    /// buffers never exceed the budget plus the documented slack (one buffer
+    /// per thread: the private slot).
+    #[test]
+    fn budget_is_never_exceeded(
+        budget in 0usize..400_000,
+        sizes in prop::collection::vec(prop::collection::vec(1usize..100_000, 1..20), 1..4),
+    ) {
+        let _serial = serial();
+        let pool = Arc::new(
+            Pool::builder()
+                .recycle(1 << 20)
+                .max_idle_bytes(budget)
+                .build(Vec::<u8>::new),
+        );
+        let largest = sizes.iter().flatten().copied().max().unwrap_or(0);
+        let before = live();
+        let threads: Vec<_> = sizes
+            .into_iter()
+            .map(|sizes| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    for (i, size) in sizes.iter().enumerate() {
+                        let mut held: Vec<_> = (0..(i % 4) + 1).map(|_| pool.get()).collect();
+                        held.iter_mut().for_each(|b| b.reserve_exact(*size));
+                        drop(held);
+                        let s = pool.stats();
+                        assert!(s.idle_bytes <= budget as u64, "{s:?}");
+                    }
+                })
+            })
+            .collect();
+        let threads_used = threads.len();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let s = pool.stats();
+        prop_assert!(s.idle_bytes <= budget as u64);
+        let idle_live = live() - before;
+        let slack = (threads_used * largest) as isize + 64 * 1024; // + bookkeeping
+        prop_assert!(
+            idle_live <= budget as isize + slack,
+            "idle buffers hold {} bytes; budget {} + slack {}", idle_live, budget, slack
+        );
+    }
+}
+
+/// Thread churn: 10 000 short-lived threads, at most 64 alive at once, each
+/// using the pool once. The pool's shards, idle objects and heap stay bounded
+/// by the batch size, not by the total number of threads.
+#[test]
+fn churn_is_bounded_by_threads_alive_at_once() {
+    let _serial = serial();
+    let pool = Arc::new(
+        Pool::builder()
+            .max_idle_per_thread(4)
+            .build(|| vec![0u8; 1024]),
+    );
+    let batches = iters(10_000) / 64;
+    let mut peak = 0;
+    let before = live();
+    for _ in 0..batches.max(1) {
+        let batch: Vec<_> = (0..64)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || drop(pool.get()))
+            })
+            .collect();
+        batch.into_iter().for_each(|t| t.join().unwrap());
+        peak = peak.max(live() - before);
+    }
+    let stats = pool.stats();
+    // Threads of the test harness may hold thread ids too; a few extra shards.
+    assert!(
+        stats.shards <= 64 + 8,
+        "shards bounded by the batch: {stats:?}"
+    );
+    assert!(stats.idle <= stats.shards * 5, "{stats:?}");
+    assert!(stats.created <= 64 * 5, "reuse across batches: {stats:?}");
+    // Per shard: a 64-slot ring, a private stack, counters; per object 1 KiB.
+    assert!(
+        peak < 72 * 16 * 1024,
+        "heap bounded by the batch, not by 10 000 threads: {peak}"
+    );
+    eprintln!("churn: {} threads, {stats:?}, peak +{peak} B", batches * 64);
+}
