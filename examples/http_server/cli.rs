@@ -1,0 +1,105 @@
+//! Command line: parse flags, run the server until Ctrl-C or `--duration`,
+//! print the report. Shared by the `http_server` and `http_server_mimalloc`
+//! examples, which differ only in their global allocator.
+
+use crate::server::{Config, Server};
+use std::io::Write;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+const USAGE: &str = "\
+usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads N]
+                   [--warmup SECS] [--idle-timeout SECS] [--trim-every SECS]
+
+  --alloc         where read buffers, request objects and response buffers come
+                  from: `pool` (shardpool, default) or `fresh` (allocated per use)
+  --port          TCP port on 127.0.0.1 (default 8080; 0 picks a free one)
+  --duration      stop after SECS seconds (default: run until Ctrl-C or SIGTERM)
+  --threads       tokio worker threads (default: one per core)
+  --warmup        steady state starts SECS after the last connection change (default 1)
+  --idle-timeout  close keep-alive connections idle this long (default 10)
+  --trim-every    trim the pools this often (default 30; 0 = never): objects idle
+                  through two trims are freed
+
+Routes: GET / (greeting), GET /echo-headers (request headers as text),
+POST /sum (body of integers separated by spaces, commas or newlines).
+On exit prints requests served, allocations per request, and pool stats.";
+
+struct Args {
+    config: Config,
+    duration: Option<Duration>,
+}
+
+fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String> {
+    let mut config = Config::default();
+    let mut duration = None;
+    let mut port = 8080u16;
+    while let Some(flag) = args.next() {
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        let value = args.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let secs = || {
+            value
+                .parse::<f64>()
+                .ok()
+                .and_then(|s| Duration::try_from_secs_f64(s).ok())
+                .ok_or_else(|| format!("{flag}: not a number of seconds: {value:?}"))
+        };
+        match flag.as_str() {
+            "--alloc" => config.alloc = value.parse()?,
+            "--port" => {
+                port = value
+                    .parse()
+                    .map_err(|_| format!("--port: not a port number: {value:?}"))?
+            }
+            "--duration" => duration = Some(secs()?),
+            "--warmup" => config.warmup = secs()?,
+            "--idle-timeout" => config.idle_timeout = secs()?,
+            "--trim-every" => config.trim_every = Some(secs()?).filter(|d| !d.is_zero()),
+            "--threads" => {
+                let n: usize = value
+                    .parse()
+                    .map_err(|_| format!("--threads: not a count: {value:?}"))?;
+                config.threads = Some(n.max(1));
+            }
+            other => return Err(format!("unknown flag {other:?}")),
+        }
+    }
+    config.addr = SocketAddr::from(([127, 0, 0, 1], port));
+    Ok(Some(Args { config, duration }))
+}
+
+/// Runs the server from the command line.
+pub fn main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("error: {message}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let alloc = args.config.alloc;
+    let server = match Server::start(args.config) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("error: cannot start the server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // `writeln!`, not `println!`: a closed stdout must not stop the server.
+    let mut out = std::io::stdout();
+    let addr = server.local_addr();
+    server.wait(args.duration, || {
+        let _ = writeln!(out, "listening on http://{addr} (alloc={alloc})");
+        let _ = out.flush();
+    });
+    let report = server.shutdown();
+    let _ = writeln!(out, "{report}");
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,28 @@
+//! A real HTTP/1.1 server that takes its read buffers, request objects and
+//! response buffers from `shardpool` pools, or allocates them fresh, for a
+//! side-by-side measurement under load (`scripts/load.sh`).
+//!
+//! ```text
+//! cargo run --release --example http_server -- --alloc pool --port 8080
+//! curl -s localhost:8080/ ; curl -s localhost:8080/echo-headers
+//! curl -s --data '1 2 3' localhost:8080/sum
+//! ```
+//!
+//! This binary uses the system allocator; `http_server_mimalloc` is the same
+//! server on mimalloc. Both count allocations with [`alloc_counter`].
+
+mod alloc_counter;
+mod cli;
+mod conn;
+mod request;
+mod response;
+mod routes;
+mod server;
+
+#[global_allocator]
+static GLOBAL: alloc_counter::Counting<std::alloc::System> =
+    alloc_counter::Counting(std::alloc::System);
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
