@@ -1,0 +1,74 @@
+//! Persistent threads that run a job together and time it.
+//!
+//! A team is spawned once for a group of jobs (one per implementation) and
+//! lives until the group is done, so thread creation, thread-local set-up and
+//! first-touch costs stay out of the measurements, and a pool that favours
+//! the first thread that used it (regex-automata's owner slot) sees the same
+//! threads throughout. Each run: every thread waits at a barrier, then times
+//! `job(thread_index, ops)` on its own clock; the run's time is the slowest
+//! thread's.
+
+use std::sync::Barrier;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::time::{Duration, Instant};
+
+/// A job: `job(thread_index, ops)` does `ops` get+put cycles on that thread.
+pub type Job<'a> = dyn Fn(usize, u64) + Sync + 'a;
+
+pub struct Team {
+    commands: Vec<Sender<(usize, u64)>>,
+    times: Receiver<Duration>,
+}
+
+impl Team {
+    /// Runs job `job` for `ops` operations on every thread of the team, all
+    /// started together; returns the slowest thread's time.
+    pub fn run(&self, job: usize, ops: u64) -> Duration {
+        for command in &self.commands {
+            command.send((job, ops)).expect("team thread died");
+        }
+        (0..self.commands.len())
+            .map(|_| self.times.recv().expect("team thread died"))
+            .max()
+            .unwrap_or_default()
+    }
+
+    pub fn threads(&self) -> usize {
+        self.commands.len()
+    }
+}
+
+/// Spawns `threads` threads that can run any of `jobs`, hands the team to
+/// `body`, and joins the threads when `body` returns.
+pub fn with_team<R>(threads: usize, jobs: &[&Job<'_>], body: impl FnOnce(&Team) -> R) -> R {
+    assert!(threads > 0);
+    let barrier = Barrier::new(threads);
+    std::thread::scope(|scope| {
+        let (time_tx, times) = channel();
+        let mut commands = Vec::with_capacity(threads);
+        for index in 0..threads {
+            let (command_tx, command_rx) = channel::<(usize, u64)>();
+            commands.push(command_tx);
+            let (time_tx, barrier) = (time_tx.clone(), &barrier);
+            std::thread::Builder::new()
+                .name(format!("bench-{index}"))
+                .spawn_scoped(scope, move || {
+                    while let Ok((job, ops)) = command_rx.recv() {
+                        barrier.wait();
+                        let start = Instant::now();
+                        jobs[job](index, ops);
+                        let elapsed = start.elapsed();
+                        if time_tx.send(elapsed).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .expect("spawn bench thread");
+        }
+        drop(time_tx);
+        let team = Team { commands, times };
+        body(&team)
+        // `team` drops here: its command senders close, the threads leave
+        // their loops, and the scope joins them.
+    })
+}

@@ -1,0 +1,412 @@
+//! Quick comparison: shardpool against fresh allocation and the floor, on the
+//! core workloads, in well under 30 seconds.
+//!
+//! ```text
+//! cargo run --release --example compare
+//! cargo run --release --example compare -- --workloads single,handoff --threads 2,4 --size 16384
+//! cargo run --release --example compare -- --help
+//! ```
+//!
+//! * **shardpool**: `Pool::new(create)`, guards dropped to return.
+//! * **fresh**: allocate on every get, drop on every put (this binary's global
+//!   allocator: the system's; the criterion suite also has mimalloc and jemalloc).
+//! * **floor**: a `thread_local!` `RefCell<Vec<T>>` free list, used by hand
+//!   (no pool can beat it on one thread); for `handoff`, the consumer sends
+//!   each buffer back to the producer through a second channel.
+//!
+//! Each time is ns per get+put per thread: every thread runs the workload
+//! `n` times, started together at a barrier, timed inside the thread; the
+//! slowest thread counts. The implementations take turns (interleaved) in
+//! several short slices, and the table shows each one's median slice, so a
+//! burst of noise hits all of them alike. The full suite, with every peer
+//! and allocator, is `scripts/bench_all.sh`.
+
+#[path = "../benchmarks/benches/common/mod.rs"]
+mod common;
+
+use common::impls::{Floor, Fresh, shard};
+use common::team::{Job, with_team};
+use common::work::{Load, bytes_job, handoff_floor_job, handoff_job, request_job};
+use common::{BIG_SIZE, Big, Req, SMALL_SIZE, Small};
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+const HELP: &str = "\
+compare: shardpool vs fresh allocation vs the floor, ns per get+put per thread
+
+USAGE:
+    cargo run --release --example compare -- [OPTIONS]
+
+OPTIONS:
+    -w, --workloads LIST  comma-separated, or `all` (default: single,parallel,handoff,hold32,big,request)
+                          single    one thread: get a buffer, write 64 B, return it
+                          parallel  `single` on each of --threads threads at once
+                          handoff   producer gets+writes, sends through a bounded channel (64),
+                                    consumer writes and returns it; --threads/2 pairs (at least 1)
+                          hold32    hold 32 buffers at once, then return them all
+                          big       a --big buffer (256 KiB), 64 B written into each 4 KiB page
+                          request   parse a fixed HTTP request (16 headers, body) into a pooled struct
+                          also: hold32x2, big_x2, request_x2 (2 threads), bighold16, mixed, zeroed
+    -t, --threads LIST    thread counts for parallel and handoff (default: 2)
+    -s, --size BYTES      buffer size for single/parallel/handoff/hold32 (default: 4096, at least 128)
+        --big BYTES       buffer size for big/bighold16 (default: 262144)
+        --ms MS           length of one timed slice (default: 25)
+        --rounds N        slices per implementation; the median is shown (default: 7)
+    -h, --help            this text
+";
+
+/// Parsed command line.
+struct Options {
+    workloads: Vec<String>,
+    threads: Vec<usize>,
+    slice: Duration,
+    rounds: usize,
+}
+
+fn parse() -> Result<Option<Options>, String> {
+    let mut opts = Options {
+        workloads: ["single", "parallel", "handoff", "hold32", "big", "request"]
+            .map(String::from)
+            .to_vec(),
+        threads: vec![2],
+        slice: Duration::from_millis(25),
+        rounds: 7,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_string(), Some(v.to_string())),
+            _ => (arg.clone(), None),
+        };
+        if flag == "-h" || flag == "--help" {
+            return Ok(None);
+        }
+        let mut value = || {
+            inline
+                .clone()
+                .or_else(|| args.next())
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        let number = |v: String| {
+            v.parse::<usize>()
+                .map_err(|_| format!("{flag}: not a number: {v}"))
+        };
+        match flag.as_str() {
+            "-w" | "--workloads" => {
+                let v = value()?;
+                opts.workloads = if v == "all" {
+                    ALL.iter().map(|w| w.to_string()).collect()
+                } else {
+                    v.split(',').map(|s| s.trim().to_string()).collect()
+                };
+                if let Some(bad) = opts.workloads.iter().find(|w| !ALL.contains(&w.as_str())) {
+                    return Err(format!("unknown workload `{bad}` (see --help)"));
+                }
+            }
+            "-t" | "--threads" => {
+                opts.threads = value()?
+                    .split(',')
+                    .map(|s| number(s.trim().to_string()))
+                    .collect::<Result<_, _>>()?;
+                if opts.threads.iter().any(|&t| t == 0 || t > 256) {
+                    return Err("--threads: each count must be 1..=256".into());
+                }
+            }
+            "-s" | "--size" => {
+                let size = number(value()?)?;
+                if size < 128 {
+                    return Err("--size: at least 128 bytes (the workloads write 128)".into());
+                }
+                SMALL_SIZE.store(size, Ordering::Relaxed);
+            }
+            "--big" => {
+                let size = number(value()?)?;
+                if size < 64 {
+                    return Err("--big: at least 64 bytes".into());
+                }
+                BIG_SIZE.store(size, Ordering::Relaxed);
+            }
+            "--ms" => opts.slice = Duration::from_millis(number(value()?)?.max(1) as u64),
+            "--rounds" => opts.rounds = number(value()?)?.max(1),
+            other => return Err(format!("unknown option `{other}` (see --help)")),
+        }
+    }
+    Ok(Some(opts))
+}
+
+const ALL: [&str; 12] = [
+    "single",
+    "parallel",
+    "handoff",
+    "hold32",
+    "hold32x2",
+    "big",
+    "big_x2",
+    "request",
+    "request_x2",
+    "bighold16",
+    "mixed",
+    "zeroed",
+];
+
+/// Implementations, in table order.
+const IMPLS: [&str; 3] = ["floor", "shardpool", "fresh"];
+
+/// One measured row.
+struct Row {
+    workload: String,
+    threads: usize,
+    /// Median ns/op of floor, shardpool, fresh.
+    ns: [f64; 3],
+}
+
+/// Progress on stderr: one line, rewritten.
+struct Progress {
+    done: usize,
+    total: usize,
+    started: Instant,
+}
+
+impl Progress {
+    fn show(&mut self, what: &str) {
+        self.done += 1;
+        eprint!(
+            "\r\x1b[2K[{:>3}/{}] {:>5.1}s  {what}",
+            self.done,
+            self.total,
+            self.started.elapsed().as_secs_f64()
+        );
+        let _ = std::io::stderr().flush();
+    }
+}
+
+/// Runs the three jobs interleaved on one team; returns median ns/op each.
+fn measure(
+    label: &str,
+    threads: usize,
+    jobs: [&Job<'_>; 3],
+    opts: &Options,
+    progress: &mut Progress,
+) -> [f64; 3] {
+    with_team(threads, &jobs, |team| {
+        // Calibrate (and warm up) each: ops that take about one slice.
+        let mut ops = [0u64; 3];
+        for (j, n) in ops.iter_mut().enumerate() {
+            let mut try_ops = 64u64;
+            loop {
+                let t = team.run(j, try_ops);
+                if t >= opts.slice / 8 || try_ops >= 1 << 32 {
+                    let per = t.as_secs_f64() / try_ops as f64;
+                    *n = ((opts.slice.as_secs_f64() / per.max(1e-12)) as u64).max(1);
+                    break;
+                }
+                try_ops *= 2;
+            }
+        }
+        let mut samples: [Vec<f64>; 3] = Default::default();
+        for round in 0..opts.rounds {
+            for j in 0..3 {
+                progress.show(&format!(
+                    "{label}: {} (slice {}/{})",
+                    IMPLS[j],
+                    round + 1,
+                    opts.rounds
+                ));
+                let t = team.run(j, ops[j]);
+                samples[j].push(t.as_nanos() as f64 / ops[j] as f64);
+            }
+        }
+        samples.map(|mut s| {
+            s.sort_by(f64::total_cmp);
+            s[s.len() / 2]
+        })
+    })
+}
+
+fn buffers<K: common::Kind<T = Vec<u8>>>(
+    label: &str,
+    threads: usize,
+    load: Load,
+    opts: &Options,
+    progress: &mut Progress,
+) -> [f64; 3] {
+    let (floor, pool, fresh) = (Floor::<K>::new(), shard::<K>(), Fresh::<K>::new());
+    let jobs = [
+        bytes_job(load, &floor),
+        bytes_job(load, &pool),
+        bytes_job(load, &fresh),
+    ];
+    measure(
+        label,
+        threads,
+        [&*jobs[0], &*jobs[1], &*jobs[2]],
+        opts,
+        progress,
+    )
+}
+
+fn requests(label: &str, threads: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+    let (floor, pool, fresh) = (Floor::<Req>::new(), shard::<Req>(), Fresh::<Req>::new());
+    let jobs = [request_job(&floor), request_job(&pool), request_job(&fresh)];
+    measure(
+        label,
+        threads,
+        [&*jobs[0], &*jobs[1], &*jobs[2]],
+        opts,
+        progress,
+    )
+}
+
+fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+    let (pool, fresh) = (shard::<Small>(), Fresh::<Small>::new());
+    let jobs = [
+        handoff_floor_job::<Small>(pairs),
+        handoff_job(&pool, pairs),
+        handoff_job(&fresh, pairs),
+    ];
+    measure(
+        label,
+        2 * pairs,
+        [&*jobs[0], &*jobs[1], &*jobs[2]],
+        opts,
+        progress,
+    )
+}
+
+/// The (workload, threads) pairs to run, expanded from the options.
+fn plan(opts: &Options) -> Vec<(String, usize)> {
+    let mut plan = Vec::new();
+    for w in &opts.workloads {
+        match w.as_str() {
+            "parallel" => plan.extend(opts.threads.iter().map(|&t| (w.clone(), t))),
+            "handoff" => {
+                let mut pairs: Vec<usize> = opts.threads.iter().map(|&t| (t / 2).max(1)).collect();
+                pairs.dedup();
+                plan.extend(pairs.into_iter().map(|p| (w.clone(), 2 * p)));
+            }
+            "hold32x2" | "big_x2" | "request_x2" => plan.push((w.clone(), 2)),
+            _ => plan.push((w.clone(), 1)),
+        }
+    }
+    plan
+}
+
+fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+    let label = format!("{workload} ({threads} thr)");
+    match workload {
+        "single" => buffers::<Small>(&label, 1, Load::Single, opts, progress),
+        "parallel" => buffers::<Small>(&label, threads, Load::Single, opts, progress),
+        "handoff" => handoff(&label, threads / 2, opts, progress),
+        "hold32" | "hold32x2" => buffers::<Small>(&label, threads, Load::Hold(32), opts, progress),
+        "big" | "big_x2" => buffers::<Big>(&label, threads, Load::Big, opts, progress),
+        "request" | "request_x2" => requests(&label, threads, opts, progress),
+        "bighold16" => buffers::<Big>(&label, 1, Load::BigHold(16), opts, progress),
+        "mixed" => buffers::<common::Grow>(&label, 1, Load::Mixed, opts, progress),
+        "zeroed" => zeroed(&label, opts, progress),
+        other => unreachable!("validated workload {other}"),
+    }
+}
+
+/// `zeroed`: fresh allocation is `vec![0; n]` here, not allocate-then-memset.
+fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+    let (floor, pool) = (Floor::<common::Grow>::new(), shard::<common::Grow>());
+    let fresh = common::impls::FreshZeroed;
+    let jobs = [
+        bytes_job(Load::Zeroed, &floor),
+        bytes_job(Load::Zeroed, &pool),
+        bytes_job(Load::Zeroed, &fresh),
+    ];
+    measure(label, 1, [&*jobs[0], &*jobs[1], &*jobs[2]], opts, progress)
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "\n{:<11} {:>3}  {:>10} {:>10} {:>10}  {:>10} {:>10} {:>10}",
+        "workload", "thr", "floor", "shardpool", "fresh", "pool/floor", "pool/fresh", "fresh/floor"
+    );
+    println!(
+        "{:<11} {:>3}  {:>10} {:>10} {:>10}",
+        "", "", "ns/op", "ns/op", "ns/op"
+    );
+    for r in rows {
+        let [floor, pool, fresh] = r.ns;
+        println!(
+            "{:<11} {:>3}  {:>10} {:>10} {:>10}  {:>9.2}x {:>9.2}x {:>9.2}x",
+            r.workload,
+            r.threads,
+            ns(floor),
+            ns(pool),
+            ns(fresh),
+            pool / floor,
+            pool / fresh,
+            fresh / floor
+        );
+    }
+}
+
+fn ns(v: f64) -> String {
+    if v >= 10_000.0 {
+        format!("{:.0}", v)
+    } else if v >= 100.0 {
+        format!("{:.1}", v)
+    } else {
+        format!("{:.2}", v)
+    }
+}
+
+fn main() -> ExitCode {
+    let opts = match parse() {
+        Ok(Some(opts)) => opts,
+        Ok(None) => {
+            print!("{HELP}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("compare: {e}\n\n{HELP}");
+            return ExitCode::from(2);
+        }
+    };
+    if cfg!(debug_assertions) {
+        eprintln!("compare: warning: a debug build; run with --release for meaningful numbers");
+    }
+    let plan = plan(&opts);
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    eprintln!(
+        "compare: {} workloads x {} implementations x {} slices of {} ms, {cpus} CPUs, \
+         buffers {} B (big {} B), fresh = system allocator",
+        plan.len(),
+        IMPLS.len(),
+        opts.rounds,
+        opts.slice.as_millis(),
+        common::small_size(),
+        common::big_size()
+    );
+    let mut progress = Progress {
+        done: 0,
+        total: plan.len() * IMPLS.len() * opts.rounds,
+        started: Instant::now(),
+    };
+    let rows: Vec<Row> = plan
+        .iter()
+        .map(|(w, t)| Row {
+            workload: w.clone(),
+            threads: *t,
+            ns: run(w, *t, &opts, &mut progress),
+        })
+        .collect();
+    eprintln!(
+        "\r\x1b[2Kcompare: done in {:.1}s",
+        progress.started.elapsed().as_secs_f64()
+    );
+    print_table(&rows);
+    println!(
+        "\nns per get+put per thread, median of {} interleaved slices. pool/floor <= 1 means shardpool \
+         matches an unsynchronized\nthread-local free list; pool/fresh < 1 means pooling beats the \
+         allocator. Timings on a busy machine are noisy: compare\nratios within one run, and repeat. \
+         handoff's floor returns buffers to the producer through a second channel.",
+        opts.rounds
+    );
+    ExitCode::SUCCESS
+}
