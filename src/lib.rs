@@ -95,3 +95,8 @@ pub use trimmer::BackgroundTrimmer;
 
 #[cfg(all(test, shardpool_loom))]
 mod tests;
+
+// The README's examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

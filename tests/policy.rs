@@ -71,3 +71,26 @@ fn bytes_mut_policy() {
     drop(b);
     assert!(pool.get().is_empty());
 }
+
+/// With the `bytes` feature, `BytesMut` joins the ready-made policy: cleared
+/// on return, rejected above the limit, weighed by capacity.
+#[cfg(feature = "bytes")]
+#[test]
+fn bytes_mut_recycles() {
+    use bytes::{BufMut, BytesMut};
+    let pool = Pool::builder()
+        .recycle(8 << 10)
+        .build(|| BytesMut::with_capacity(1024));
+    let mut buf = pool.get();
+    buf.put_slice(b"GET / HTTP/1.1\r\n");
+    drop(buf);
+    let again = pool.get();
+    assert!(again.is_empty() && again.capacity() >= 1024, "cleared, capacity kept");
+    drop(again);
+    let mut big = pool.get();
+    big.reserve(64 << 10);
+    drop(big);
+    let s = pool.stats();
+    assert_eq!((s.created, s.dropped_by_policy), (1, 1), "{s:?}");
+    assert_eq!(BytesMut::with_capacity(4096).capacity_bytes(), 4096);
+}
