@@ -94,20 +94,23 @@ mod imp {
     /// stand-in thread id. Boxes never move or drop before `self` does, which
     /// is what makes the returned references stable, as in the real crate.
     ///
-    /// Publication is loom-visible, as in the real crate (which stores each
-    /// entry's `present` flag with release and loads it with acquire in
-    /// `iter`): an insert bumps `published` with release after pushing, and
-    /// `iter` yields only the first `published` entries, loaded with acquire.
+    /// Publication is loom-visible: the list is behind a loom mutex, so an
+    /// insert happens before every lookup or iteration that finds the entry,
+    /// as in the real crate (which publishes each bucket and each entry's
+    /// `present` flag with release and loads them with acquire). The mutex
+    /// orders more than the real crate's lock-free reads do (an iteration
+    /// waits for an insert in progress), but it adds no happens-before edge
+    /// the real crate lacks for any entry an iteration sees. A std mutex would
+    /// hide the edge from loom, and worse, hang the model: loom may switch
+    /// threads while one holds it.
     pub(crate) struct ThreadLocal<T: Send> {
-        entries: std::sync::Mutex<Vec<(usize, Box<T>)>>,
-        published: loom::sync::atomic::AtomicUsize,
+        entries: loom::sync::Mutex<Vec<(usize, Box<T>)>>,
     }
 
     impl<T: Send> ThreadLocal<T> {
         pub(crate) fn new() -> Self {
             Self {
-                entries: std::sync::Mutex::new(Vec::new()),
-                published: loom::sync::atomic::AtomicUsize::new(0),
+                entries: loom::sync::Mutex::new(Vec::new()),
             }
         }
 
@@ -132,14 +135,7 @@ mod imp {
                 return found;
             }
             let value = Box::new(create());
-            {
-                let mut entries = self.entries.lock().unwrap();
-                entries.push((id, value));
-                // Release: pairs with the acquire load in `iter`. Bumped under
-                // the lock, so entries are published in the order they are
-                // pushed and the first `published` entries are all complete.
-                self.published.fetch_add(1, Ordering::Release);
-            }
+            self.entries.lock().unwrap().push((id, value));
             self.find(id).expect("entry was just inserted")
         }
 
@@ -147,13 +143,7 @@ mod imp {
         where
             T: Sync,
         {
-            // Acquire: pairs with the release in `get_or`; entries are pushed
-            // in order, so the first `published` ones are fully built.
-            let published = self.published.load(Ordering::Acquire);
-            let entries = self.entries.lock().unwrap();
-            let ptrs: Vec<*const T> = entries
-                .iter()
-                .take(published)
+            let ptrs: Vec<*const T> = (self.entries.lock().unwrap().iter())
                 .map(|(_, b)| &**b as *const T)
                 .collect();
             // SAFETY: as in `find`, boxes stay put and alive for the `&self` borrow.

@@ -58,16 +58,22 @@ fn private_stack_races_steal() {
                 crate::exit::simulate_thread_exit();
             })
         };
-        use_once(&pool, 0);
-        use_once(&pool, 0);
+        // The owner takes all three (two private, one refilled from its own
+        // shared list) and returns them (two private, one pushed back) while
+        // the thief steals: the owner's claim and push race the thief's.
+        let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+        held.iter().for_each(|g| g.hold(0));
+        drop(held);
         thief.join().unwrap();
         finish(pool, &tracker);
     });
 }
 
 /// An owned guard taken on one thread and dropped on another returns to the
-/// dropping thread's shard; that thread then exits while the first thread
-/// gets an object (reusing the returned one by stealing, or creating).
+/// dropping thread's shard (created by that drop); that thread then exits
+/// while the first thread gets an object, stealing the returned one or
+/// creating. The drop, the new shard's publication and the exit flush race
+/// the first thread's steal.
 #[test]
 fn guard_dropped_on_another_thread() {
     run_model(|| {
@@ -75,21 +81,11 @@ fn guard_dropped_on_another_thread() {
         let pool = pool(&tracker, 1);
         let guard = pool.get_owned();
         guard.hold(0);
-        let (ready_tx, ready_rx) = loom::sync::mpsc::channel();
-        let (guard_tx, guard_rx) = loom::sync::mpsc::channel();
-        let other = {
-            let pool = Arc::clone(&pool);
-            thread::spawn(move || {
-                use_once(&pool, 1); // this thread's shard exists before the race
-                ready_tx.send(()).unwrap();
-                let guard: crate::OwnedPooled<Tracked> = guard_rx.recv().unwrap();
-                guard.hold(1);
-                drop(guard);
-                crate::exit::simulate_thread_exit();
-            })
-        };
-        ready_rx.recv().unwrap();
-        guard_tx.send(guard).unwrap();
+        let other = thread::spawn(move || {
+            guard.hold(1);
+            drop(guard);
+            crate::exit::simulate_thread_exit();
+        });
         use_once(&pool, 0);
         other.join().unwrap();
         finish(pool, &tracker);
