@@ -11,9 +11,13 @@
 //! - **Stand-in**: `thread_local::ThreadLocal` is not loom-aware. Under loom it
 //!   is replaced by [`ThreadLocal`] below, a per-loom-thread map with the same
 //!   contract (one entry per thread, stable references, iteration over all
-//!   entries). Its own locking is invisible to loom, which is sound because the
-//!   real crate publishes each entry with release/acquire before any other
-//!   thread can see it, and the model never relies on more than that.
+//!   entries). Its entry list sits behind a loom mutex, so loom sees the
+//!   happens-before edge from a thread creating its shard to another thread
+//!   finding it, which the real crate provides by publishing each entry with
+//!   release/acquire. The mutex also serializes iteration with insertion,
+//!   which the real crate does not; our protocols never rely on that (a
+//!   stealer or trim that misses a shard being created is a correct outcome,
+//!   and the models explore both).
 //! - **Explicit**: loom runs thread-local destructors in an order of its own
 //!   and forbids `thread::current()` inside them, so under loom the exit hook
 //!   does not run from a destructor; models call
