@@ -86,6 +86,18 @@ MUTANTS = [
      ["guard_dropped_on_another_thread"]),
 ]
 
+def first_complaint(out):
+    """The first panic's message (the line after `panicked at`), else the
+    first line that names a violation or an invariant."""
+    lines = [l.strip() for l in out.splitlines()]
+    for i, line in enumerate(lines):
+        if "panicked at" in line:
+            message = next((l for l in lines[i + 1:i + 3] if l), "")
+            return f"{message} ({line.rsplit(' at ', 1)[-1].rstrip(':')})"
+    return next((l for l in lines if "violation" in l or "assert" in l
+                 or "I1" in l or "I2" in l or "I5" in l or "I6" in l), "")
+
+
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     wanted = set(sys.argv[1:])
@@ -110,9 +122,7 @@ def main():
             run = subprocess.run([os.path.join(scratch, "scripts", "loom.sh"), model],
                                  cwd=scratch, env=env, capture_output=True, text=True)
             out = run.stdout + run.stderr
-            complaint = next((l.strip() for l in out.splitlines()
-                              if "violation" in l or "assert" in l or "panicked" in l
-                              or "I1" in l or "I2" in l or "I5" in l or "I6" in l), "")
+            complaint = first_complaint(out)
             if "error[" in out or "could not compile" in out:
                 verdict, complaint = "BROKEN", "mutant does not compile"
             elif run.returncode != 0:
