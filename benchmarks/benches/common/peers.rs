@@ -21,6 +21,30 @@ use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 use std::sync::Mutex;
 
+/// The [`Source`] methods of a pool whose guard derefs to the object and
+/// returns it when dropped (most peers).
+macro_rules! returns_on_drop {
+    () => {
+        #[inline(always)]
+        fn obj<'h, 'a>(held: &'h mut Self::Held<'a>) -> &'h mut K::T
+        where
+            Self: 'a,
+        {
+            held
+        }
+
+        #[inline(always)]
+        fn put(&self, held: Self::Held<'_>) {
+            drop(held);
+        }
+
+        #[inline(always)]
+        fn put_slot<'a>(&'a self, slot: &mut Option<Self::Held<'a>>) {
+            *slot = None;
+        }
+    };
+}
+
 /// `regex_automata::util::pool::Pool`.
 pub struct RegexPool<K: Kind>(regex_automata::util::pool::Pool<K::T, fn() -> K::T>);
 
@@ -88,23 +112,7 @@ impl<K: Kind> Source for OPool<K> {
         self.0.get()
     }
 
-    #[inline(always)]
-    fn obj<'h, 'a>(held: &'h mut Self::Held<'a>) -> &'h mut K::T
-    where
-        Self: 'a,
-    {
-        held
-    }
-
-    #[inline(always)]
-    fn put(&self, held: Self::Held<'_>) {
-        drop(held);
-    }
-
-    #[inline(always)]
-    fn put_slot<'a>(&'a self, slot: &mut Option<Self::Held<'a>>) {
-        *slot = None;
-    }
+    returns_on_drop!();
 }
 
 /// `object_pool::Pool`, empty at start (the others create lazily too).
@@ -125,23 +133,7 @@ impl<K: Kind> Source for ObjectPool<K> {
         self.0.pull(K::create)
     }
 
-    #[inline(always)]
-    fn obj<'h, 'a>(held: &'h mut Self::Held<'a>) -> &'h mut K::T
-    where
-        Self: 'a,
-    {
-        held
-    }
-
-    #[inline(always)]
-    fn put(&self, held: Self::Held<'_>) {
-        drop(held);
-    }
-
-    #[inline(always)]
-    fn put_slot<'a>(&'a self, slot: &mut Option<Self::Held<'a>>) {
-        *slot = None;
-    }
+    returns_on_drop!();
 }
 
 /// `lockfree_object_pool::LinearObjectPool`.
@@ -168,23 +160,7 @@ where
         self.0.pull()
     }
 
-    #[inline(always)]
-    fn obj<'h, 'a>(held: &'h mut Self::Held<'a>) -> &'h mut K::T
-    where
-        Self: 'a,
-    {
-        held
-    }
-
-    #[inline(always)]
-    fn put(&self, held: Self::Held<'_>) {
-        drop(held);
-    }
-
-    #[inline(always)]
-    fn put_slot<'a>(&'a self, slot: &mut Option<Self::Held<'a>>) {
-        *slot = None;
-    }
+    returns_on_drop!();
 }
 
 /// `lockfree_object_pool::SpinLockObjectPool`.
@@ -211,23 +187,7 @@ where
         self.0.pull()
     }
 
-    #[inline(always)]
-    fn obj<'h, 'a>(held: &'h mut Self::Held<'a>) -> &'h mut K::T
-    where
-        Self: 'a,
-    {
-        held
-    }
-
-    #[inline(always)]
-    fn put(&self, held: Self::Held<'_>) {
-        drop(held);
-    }
-
-    #[inline(always)]
-    fn put_slot<'a>(&'a self, slot: &mut Option<Self::Held<'a>>) {
-        *slot = None;
-    }
+    returns_on_drop!();
 }
 
 /// Hand-rolled: a `Mutex<Vec<T>>` free list, bounded, get/put by hand.
