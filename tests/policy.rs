@@ -85,7 +85,10 @@ fn bytes_mut_recycles() {
     buf.put_slice(b"GET / HTTP/1.1\r\n");
     drop(buf);
     let again = pool.get();
-    assert!(again.is_empty() && again.capacity() >= 1024, "cleared, capacity kept");
+    assert!(
+        again.is_empty() && again.capacity() >= 1024,
+        "cleared, capacity kept"
+    );
     drop(again);
     let mut big = pool.get();
     big.reserve(64 << 10);
