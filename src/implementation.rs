@@ -34,11 +34,13 @@
 //!
 //! Measured (callgrind, instructions per get+put of a 4 KiB `Vec<u8>` with
 //! 64 bytes written; `scripts/fast_path_instructions.sh`): the floor, a
-//! `thread_local!` `RefCell<Vec<Vec<u8>>>` free list, 123; shardpool 139
-//! without a reset policy (1.13×), 150 with one (1.22×; the policy is a
+//! `thread_local!` `RefCell<Vec<Vec<u8>>>` free list, 123; shardpool 133
+//! without a reset policy (1.08×), 143 with one (1.16×; the policy is a
 //! boxed closure, so one indirect call). In time (criterion,
-//! `benches/fast_path.rs`) the single-thread loop runs at 0.83× the floor's
-//! time and two threads at 0.81×.
+//! `benches/fast_path.rs`) the ratio to the floor has ranged from 0.83× to
+//! 1.18× for one thread and from 0.81× to 1.58× for two across runs on the
+//! shared 2-core development VM; holding 32 objects at once it is 1.6–2.0×,
+//! 1.3–1.4× against the same free list behind a guard (README, Performance).
 //!
 //! Three things were measured on the way there, and changed the design:
 //!

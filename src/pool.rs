@@ -126,7 +126,7 @@ impl<T: Send + 'static> Pool<T> {
     /// - another **live** thread's private stack only at that thread's next
     ///   get or return on this pool, its [`flush_local`](Pool::flush_local),
     ///   or its exit. Until then it keeps what it has: at most
-    ///   `min(32, (1 + max_idle_per_thread) / 2)` objects (1 with a byte
+    ///   `min(32, (max_idle_per_thread + 2) / 2)` objects (1 with a byte
     ///   budget). Reaching into it from another thread would need an atomic
     ///   read-modify-write or a fence on the fast path.
     ///

@@ -49,11 +49,12 @@
 //!   buffer whose capacity changed must reach another class, which needs the
 //!   whole pool; the unchanged case is one compare before the class's own
 //!   return path.
-//! * **Many pools on a thread.** The core's shard cache has 16 lines and a
-//!   buffer pool uses one per class in use, so two buffer pools alternating
-//!   on a thread collide: 66 ns/op on `hold1` against 57 for one pool (a miss
-//!   costs a thread-local lookup). zeropool went from 60 to 102 ns/op: it
-//!   drops its thread-local buffers whenever a thread switches pools.
+//! * **Many pools on a thread.** The core's shard cache has 64 lines,
+//!   indexed by a process-wide sequence number given to each pool when it is
+//!   built, so pools built together (a buffer pool's classes) land on
+//!   different lines. Pools that share a line still work: a miss costs a
+//!   thread-local lookup. zeropool drops its thread-local buffers whenever a
+//!   thread switches pools.
 
 mod builder;
 mod classes;
@@ -212,10 +213,9 @@ pub(crate) fn private_slots(size: usize) -> usize {
 /// like any pool, and nothing in a thread's shards is thrown away when it
 /// switches between pools (zeropool's single thread-local slot is rebound,
 /// and its cached buffers dropped, when a thread alternates pools). The
-/// cache has 16 lines and a `BufferPool` has a pool per class, so a thread
-/// that alternates between two buffer pools, or one buffer pool and other
-/// pools, shares those lines: a miss costs a thread-local lookup, never a
-/// buffer.
+/// cache has 64 lines and a `BufferPool` has a pool per class, so a thread
+/// that uses many pools may share lines between them: a miss costs a
+/// thread-local lookup, never a buffer.
 pub struct BufferPool {
     /// `classes[i]` hands out buffers of `sizes.size(i)` bytes. Built once;
     /// each is a whole sharded pool, charging `budget`.
