@@ -118,9 +118,14 @@ fn victim_rule_in_bytes() {
     drop(pool.get()); // use one between the trims
     pool.trim();
     let freed = with_two - live();
+    // The counter is process-wide, and the test harness (proptest generating
+    // its next case between locked cases) allocates small amounts meanwhile,
+    // so allow half a buffer either way: freeing 0, 1 or 2 buffers stays
+    // unambiguous.
+    let half = BUF as isize / 2;
     assert!(
-        freed >= BUF as isize && freed < 2 * BUF as isize,
-        "exactly one buffer freed: {freed}"
+        (BUF as isize - half..BUF as isize + half).contains(&freed),
+        "exactly one buffer freed: {freed} bytes"
     );
     assert_eq!(pool.stats().idle, 1);
 }
