@@ -3,9 +3,8 @@
 //! `scripts/fast_path_instructions.sh`; I5 is in `trim.rs`; I7 in `faults.rs`;
 //! I8 in `send_sync.rs`.)
 
-mod common;
 
-use common::{Ledger, Obj, iters};
+use crate::common::{Ledger, Obj, iters};
 use shardpool::{Pool, Stats};
 use std::sync::{Arc, Barrier};
 use std::thread;

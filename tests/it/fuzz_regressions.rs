@@ -18,9 +18,7 @@
 //! - `seed_files_are_current`: the seed files match the programs here
 //!   (`SHARDPOOL_WRITE_SEEDS=1 cargo test --test fuzz_regressions` rewrites them).
 
-#[path = "common/fuzz_program.rs"]
-mod program;
-
+use crate::fuzz_program as program;
 use program::{Config, Op, Reset, Take};
 use std::path::PathBuf;
 
