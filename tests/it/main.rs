@@ -16,6 +16,7 @@ mod fuzz_program;
 
 mod auto_traits;
 mod buffer_pool;
+mod callback_faults;
 mod child;
 mod faults;
 mod fuzz_regressions;
