@@ -255,7 +255,11 @@ fn guard_dropped_by_a_thread_local_destructor() {
                     // Registered first, so destroyed last.
                     HELD.with(|held| *held.borrow_mut() = Some(guard));
                     other_user.get_or(|| 1);
-                });
+                })
+                // An explicit join waits for the thread-local destructors too
+                // (the end of the scope would not).
+                .join()
+                .unwrap();
             });
             let stats = pool.stats();
             assert_eq!(
@@ -331,7 +335,9 @@ fn weigh_panics_in_exit_flush() {
             s.spawn(|| {
                 drop(pool.get()); // to the private slot, unweighed
                 panic.store(true, SeqCst); // the exit flush weighs it
-            });
+            })
+            .join()
+            .unwrap();
         });
         panic.store(false, SeqCst);
         let stats = pool.stats();
@@ -376,7 +382,9 @@ fn drop_panics_in_exit_flush() {
             s.spawn(|| {
                 drop(pool.get()); // to the private slot
                 panic.store(true, SeqCst); // the exit hook drops it
-            });
+            })
+            .join()
+            .unwrap();
         });
         let stats = pool.stats();
         assert_eq!((stats.created, stats.dropped(), stats.idle), (1, 1, 0), "{stats:#?}");
@@ -439,11 +447,17 @@ fn zero_budget_keeps_nothing_shared_even_weightless() {
             .build(move || ledger.make())
     };
     thread::scope(|s| {
-        for _ in 0..3 {
-            s.spawn(|| {
-                let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
-                drop(held);
-            });
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                s.spawn(|| {
+                    let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
+                    drop(held);
+                })
+            })
+            .collect();
+        // Explicit joins wait for the exit hooks (thread-local destructors).
+        for t in threads {
+            t.join().unwrap();
         }
     });
     let stats = pool.stats();

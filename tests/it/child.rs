@@ -59,11 +59,22 @@ pub fn isolated(module: &str, name: &str, scenario: impl FnOnce() -> String) -> 
         .lines()
         .find_map(|line| Some(line[line.find(marker.as_str())? + marker.len()..].to_string()));
     match summary {
-        Some(summary) if output.status.success() => summary,
+        Some(summary) if output.status.success() => {
+            println!("{test}: {summary}");
+            summary
+        }
         _ => panic!(
             "scenario `{test}` failed in its child process ({}):\n\
-             --- child stdout ---\n{stdout}\n--- child stderr ---\n{stderr}",
-            output.status
+             --- child stdout (last 40 lines) ---\n{}\n\
+             --- child stderr (last 150 lines) ---\n{}",
+            output.status,
+            tail(&stdout, 40),
+            tail(&stderr, 150),
         ),
     }
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
 }

@@ -18,6 +18,7 @@ mod auto_traits;
 mod buffer_pool;
 mod callback_faults;
 mod child;
+mod fault_injection;
 mod faults;
 mod fuzz_regressions;
 mod invariants;
