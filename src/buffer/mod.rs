@@ -420,6 +420,19 @@ impl BufferPool {
         self.classes.iter().map(Pool::trim).sum()
     }
 
+    /// Drops every idle buffer any thread can reach now, in every class (see
+    /// [`Pool::clear`]). Returns the number dropped by this call.
+    pub fn clear(&self) -> u64 {
+        self.classes.iter().map(Pool::clear).sum()
+    }
+
+    /// The pool's name, if it was given one
+    /// ([`BufferPoolBuilder::name`]); its classes are named `<name>/<size>`.
+    pub fn name(&self) -> Option<&str> {
+        let class = self.classes.first()?.name()?;
+        class.rsplit_once('/').map(|(name, _)| name)
+    }
+
     /// Moves the calling thread's private buffers, in every class, to the
     /// shared lists (see [`Pool::flush_local`]).
     pub fn flush_local(&self) {
