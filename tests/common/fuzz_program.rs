@@ -2,7 +2,7 @@
 //! of worker threads and checked against a model after every step.
 //!
 //! Shared, as source, by the cargo-fuzz target (`fuzz/fuzz_targets/pool_ops.rs`)
-//! and by `tests/fuzz_regressions.rs`, so a crash found by the fuzzer replays
+//! and by `tests/it/fuzz_regressions.rs`, so a crash found by the fuzzer replays
 //! under plain `cargo test` through exactly the same code. It lives in a
 //! subdirectory of `tests/` so that cargo does not build it as a test crate of
 //! its own.

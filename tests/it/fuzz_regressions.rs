@@ -16,7 +16,7 @@
 //!   operation and configuration bit; they are also the fuzzer's seed corpus.
 //!   Under Miri (no file access) only these run, each cut short.
 //! - `seed_files_are_current`: the seed files match the programs here
-//!   (`SHARDPOOL_WRITE_SEEDS=1 cargo test --test fuzz_regressions` rewrites them).
+//!   (`SHARDPOOL_WRITE_SEEDS=1 cargo test --test it fuzz_regressions` rewrites them).
 
 use crate::fuzz_program as program;
 use program::{Config, Op, Reset, Take};
