@@ -677,6 +677,9 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
                 }
             }));
         }
+        // The first failed check; the rounds go on (the workers wait at the
+        // barrier for every one of them).
+        let mut first_failure = Ok(());
         for _ in 0..rounds {
             barrier.wait();
             let (a, b) = in_use.iter().fold((0, 0), |(a, b), m| {
@@ -686,14 +689,16 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
             let checked = assert_accounted("a", &pools.a.stats(), a)
                 .and_then(|()| assert_accounted("b", &pools.b.stats(), b));
             barrier.wait();
-            checked?;
+            if first_failure.is_ok() {
+                first_failure = checked;
+            }
         }
         // Explicit joins wait for the workers' exit hooks (thread-local
         // destructors); the end of the scope alone would not.
         for worker in workers {
             worker.join().expect("a worker's panics are all caught");
         }
-        Ok(())
+        first_failure
     });
     result?;
     // The workers have exited (their exit hooks ran): quiet, nothing in use.
