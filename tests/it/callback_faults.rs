@@ -113,40 +113,44 @@ impl Drop for Hooked {
 /// Miri, undefined behavior).
 #[test]
 fn drop_that_trims_and_puts_during_get() {
-    isolated(module_path!(), "drop_that_trims_and_puts_during_get", || {
-        let ledger = Ledger::new();
-        let pool = Arc::new({
-            let ledger = Arc::clone(&ledger);
-            Pool::new(move || Hooked::new(ledger.make()))
-        });
-        let mut marked = Hooked::new(ledger.make());
-        marked.on_drop = Some(Box::new({
-            let (pool, ledger) = (Arc::clone(&pool), Arc::clone(&ledger));
-            move || {
-                pool.trim();
-                for _ in 0..70 {
-                    pool.put(Hooked::new(ledger.make()));
+    isolated(
+        module_path!(),
+        "drop_that_trims_and_puts_during_get",
+        || {
+            let ledger = Ledger::new();
+            let pool = Arc::new({
+                let ledger = Arc::clone(&ledger);
+                Pool::new(move || Hooked::new(ledger.make()))
+            });
+            let mut marked = Hooked::new(ledger.make());
+            marked.on_drop = Some(Box::new({
+                let (pool, ledger) = (Arc::clone(&pool), Arc::clone(&ledger));
+                move || {
+                    pool.trim();
+                    for _ in 0..70 {
+                        pool.put(Hooked::new(ledger.make()));
+                    }
                 }
-            }
-        }));
-        pool.put(marked);
-        let other = Arc::clone(&pool);
-        thread::spawn(move || {
-            other.trim();
-            other.trim();
-        })
-        .join()
-        .unwrap();
-        // The marked object is stale: this get drops it, and its drop re-enters.
-        drop(pool.get());
-        let stats = pool.stats();
-        assert_accounted(&stats, 0);
-        assert_eq!(stats.adopted, 71, "{stats:#?}");
-        assert_idle_is_truthful(&pool, &ledger);
-        let line = summary(&pool.stats(), &ledger);
-        drop_last(pool, &ledger);
-        line
-    });
+            }));
+            pool.put(marked);
+            let other = Arc::clone(&pool);
+            thread::spawn(move || {
+                other.trim();
+                other.trim();
+            })
+            .join()
+            .unwrap();
+            // The marked object is stale: this get drops it, and its drop re-enters.
+            drop(pool.get());
+            let stats = pool.stats();
+            assert_accounted(&stats, 0);
+            assert_eq!(stats.adopted, 71, "{stats:#?}");
+            assert_idle_is_truthful(&pool, &ledger);
+            let line = summary(&pool.stats(), &ledger);
+            drop_last(pool, &ledger);
+            line
+        },
+    );
 }
 
 /// A tree of pooled objects: a node owns guards of its children.
@@ -387,7 +391,11 @@ fn drop_panics_in_exit_flush() {
             .unwrap();
         });
         let stats = pool.stats();
-        assert_eq!((stats.created, stats.dropped(), stats.idle), (1, 1, 0), "{stats:#?}");
+        assert_eq!(
+            (stats.created, stats.dropped(), stats.idle),
+            (1, 1, 0),
+            "{stats:#?}"
+        );
         assert_eq!(ledger.alive(), 0);
         summary(&stats, &ledger)
     });

@@ -176,12 +176,14 @@ fn config() -> impl Strategy<Value = PoolConfig> {
         any::<bool>(),
         any::<bool>(),
     )
-        .prop_map(|(max_idle_per_thread, max_idle_bytes, reset, weigh)| PoolConfig {
-            max_idle_per_thread,
-            max_idle_bytes,
-            reset,
-            weigh,
-        })
+        .prop_map(
+            |(max_idle_per_thread, max_idle_bytes, reset, weigh)| PoolConfig {
+                max_idle_per_thread,
+                max_idle_bytes,
+                reset,
+                weigh,
+            },
+        )
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -206,7 +208,10 @@ fn op() -> impl Strategy<Value = Op> {
 /// Worker threads per case: 2–3, or `SHARDPOOL_FAULT_WORKERS` (1 makes a
 /// case deterministic, so a failure shrinks well).
 fn workers() -> std::ops::RangeInclusive<usize> {
-    match std::env::var("SHARDPOOL_FAULT_WORKERS").ok().and_then(|n| n.parse().ok()) {
+    match std::env::var("SHARDPOOL_FAULT_WORKERS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+    {
         Some(n) => n..=n,
         None => 2..=3,
     }
@@ -301,7 +306,9 @@ impl State {
                 std::panic::panic_any(PlannedFault)
             }
             Act::Reenter(ops) => {
-                let budget = self.reentries_left.fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
+                let budget = self
+                    .reentries_left
+                    .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
                 if DEPTH.get() >= 2 || budget.is_err() {
                     return;
                 }
@@ -369,7 +376,11 @@ struct Tracked {
 impl Tracked {
     /// Marks it held; two holders at once is a bug (a panic the plan did not throw).
     fn hold(&self) {
-        assert!(!self.held.swap(true, SeqCst), "I1: object {} held twice", self.id);
+        assert!(
+            !self.held.swap(true, SeqCst),
+            "I1: object {} held twice",
+            self.id
+        );
     }
 
     fn unhold(&self) {
@@ -465,7 +476,7 @@ fn build(config: &PoolConfig, state: &Arc<State>, which: usize) -> Arc<Pool<Trac
         let state = Arc::clone(state);
         builder = builder.reset(move |t: &mut Tracked| {
             state.fault(Callback::Reset, which);
-            t.id % 5 != 0
+            !t.id.is_multiple_of(5)
         });
     }
     if config.weigh {
@@ -581,7 +592,9 @@ fn run_op<'p>(op: &Op, pools: &'p Pools, mine: &mut Holdings<'p>, state: &Arc<St
                     // so destroyed after them (issue 12, reproduction 2).
                     LEFT.with(|l| l.0.borrow_mut().push(left));
                     if n > 0 {
-                        let gets: Vec<_> = (0..n).filter_map(|_| state.caught(|| held(a.get()))).collect();
+                        let gets: Vec<_> = (0..n)
+                            .filter_map(|_| state.caught(|| held(a.get())))
+                            .collect();
                         for g in gets {
                             state.caught(|| release(g));
                         }
@@ -723,7 +736,11 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let pools = Arc::try_unwrap(pools).unwrap_or_else(|_| panic!("a handle on the pools leaked"));
     drop(pools);
     let unexpected = std::mem::take(&mut *state.unexpected.lock().unwrap());
-    prop_assert!(unexpected.is_empty(), "panics the plan did not throw: {:?}", unexpected);
+    prop_assert!(
+        unexpected.is_empty(),
+        "panics the plan did not throw: {:?}",
+        unexpected
+    );
     let double = state.double_drops.lock().unwrap().clone();
     prop_assert!(double.is_empty(), "objects dropped twice: {:?}", double);
     let alive = state.alive.lock().unwrap().clone();
@@ -744,43 +761,50 @@ fn quiet_planned_panics() {
     });
 }
 
-/// The fault-injection proptest; see the module docs. Caught by it when
-/// written: everything in `callback_faults.rs` (it aborted on the first few
-/// cases with the exit-flush and unwinding panics, issue 12's reproduction 4).
+/// The fault-injection proptest; see the module docs. Caught by it: on the
+/// core before issue 12's fix, aborts in the first case (a panic escaping a
+/// thread's exit hook, reproduction 4), and with re-entry only,
+/// `take - 1 <= limit` and a SIGSEGV (reproduction 1); on the first fixed core
+/// (CORE-READY), one object's drop uncounted when callbacks panic on several
+/// threads or panic and re-enter (`replay_*` below).
 #[test]
 fn callbacks_that_panic_or_reenter_anywhere() {
-    isolated(module_path!(), "callbacks_that_panic_or_reenter_anywhere", || {
-        quiet_planned_panics();
-        let cases = std::env::var("PROPTEST_CASES")
-            .ok()
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(if small() { 2 } else { 256 });
-        let mut runner = TestRunner::new(ProptestConfig {
-            cases,
-            failure_persistence: None,
-            // Cases with several workers are not deterministic, so shrinking
-            // can go on for long; `SHARDPOOL_FAULT_WORKERS=1` shrinks well.
-            max_shrink_time: 20_000,
-            ..ProptestConfig::default()
-        });
-        let verbose = std::env::var_os("SHARDPOOL_FAULT_TRACE").is_some();
-        let run = runner.run(&case(), |case| {
-            if verbose || !small() {
-                // The last case printed is the one that aborted, if one did.
-                println!("case: {case:?}");
+    isolated(
+        module_path!(),
+        "callbacks_that_panic_or_reenter_anywhere",
+        || {
+            quiet_planned_panics();
+            let cases = std::env::var("PROPTEST_CASES")
+                .ok()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(if small() { 2 } else { 256 });
+            let mut runner = TestRunner::new(ProptestConfig {
+                cases,
+                failure_persistence: None,
+                // Cases with several workers are not deterministic, so shrinking
+                // can go on for long; `SHARDPOOL_FAULT_WORKERS=1` shrinks well.
+                max_shrink_time: 20_000,
+                ..ProptestConfig::default()
+            });
+            let verbose = std::env::var_os("SHARDPOOL_FAULT_TRACE").is_some();
+            let run = runner.run(&case(), |case| {
+                if verbose || !small() {
+                    // The last case printed is the one that aborted, if one did.
+                    println!("case: {case:?}");
+                }
+                run_case(&case)
+            });
+            if let Err(e) = run {
+                panic!("{e}");
             }
-            run_case(&case)
-        });
-        if let Err(e) = run {
-            panic!("{e}");
-        }
-        format!(
-            "{cases} cases passed; objects made {}, planned panics {}, re-entries {}",
-            MADE.load(SeqCst),
-            PANICS.load(SeqCst),
-            REENTRIES.load(SeqCst)
-        )
-    });
+            format!(
+                "{cases} cases passed; objects made {}, planned panics {}, re-entries {}",
+                MADE.load(SeqCst),
+                PANICS.load(SeqCst),
+                REENTRIES.load(SeqCst)
+            )
+        },
+    );
 }
 
 /// Cases the proptest found, replayed as they were shrunk (one worker, so

@@ -1,7 +1,6 @@
 //! I7: misuse and faults leave the pool consistent, and each has a defined,
 //! documented outcome in which nothing is lost silently.
 
-
 use crate::common::{Ledger, Obj};
 use shardpool::Pool;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -9,7 +9,6 @@
 //! exactly when the thread's shard is under its cap, and two trims with no
 //! use in between leave nothing idle (I5).
 
-
 use crate::common::{Ledger, Obj, iters};
 use proptest::prelude::*;
 use shardpool::{Pool, Pooled};

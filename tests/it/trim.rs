@@ -1,7 +1,6 @@
 //! Trimming (I5): Go's victim rule, what one trim reaches, `flush_local`,
 //! and `trim_all`.
 
-
 use crate::common::Ledger;
 use shardpool::Pool;
 use std::sync::Arc;
