@@ -7,10 +7,11 @@
 //! callback, a short cycle of behaviors its successive calls follow: return
 //! normally, panic, or run a few re-entrant operations, each caught where it
 //! surfaces), and a program for 2–3 worker threads (get, get owned, hold,
-//! return, detach, put back, put new, try_get, trim, flush, stats, the same on
-//! a second pool, and short-lived threads that use both pools and exit,
-//! leaving a guard to a thread-local's destructor). The workers run their
-//! programs concurrently, in rounds. Checked:
+//! return, detach, put back, put new, try_get, trim, flush, stats, clear,
+//! `flush_local_all`, the same on a second pool, and short-lived threads
+//! that use both pools and exit, leaving a guard to a thread-local's
+//! destructor). The workers run their programs concurrently, in rounds.
+//! Checked:
 //! - at every quiet moment (between rounds, and at the end), for both pools,
 //!   `created + adopted == idle + dropped() + detached + in_use`, with
 //!   `in_use` the guards the workers hold;
@@ -75,6 +76,11 @@ enum ReOp {
     Trim,
     Flush,
     Stats,
+    Clear,
+    /// `shardpool::flush_local_all()`: every pool's shard on this thread.
+    FlushAll,
+    /// `shardpool::stats_all()`: every pool in the process.
+    StatsAll,
     OtherGet,
     OtherPut,
     OtherTrim,
@@ -114,6 +120,8 @@ enum Op {
     Trim,
     Flush,
     Stats,
+    Clear,
+    FlushAll,
     OtherGet,
     OtherRelease,
     /// A thread that gets and returns this many objects on both pools and
@@ -144,6 +152,9 @@ fn act() -> impl Strategy<Value = Act> {
         Just(ReOp::Trim),
         Just(ReOp::Flush),
         Just(ReOp::Stats),
+        Just(ReOp::Clear),
+        Just(ReOp::FlushAll),
+        Just(ReOp::StatsAll),
         Just(ReOp::OtherGet),
         Just(ReOp::OtherPut),
         Just(ReOp::OtherTrim),
@@ -199,6 +210,8 @@ fn op() -> impl Strategy<Value = Op> {
         2 => Just(Op::Trim),
         1 => Just(Op::Flush),
         1 => Just(Op::Stats),
+        1 => Just(Op::Clear),
+        1 => Just(Op::FlushAll),
         1 => Just(Op::OtherGet),
         1 => Just(Op::OtherRelease),
         1 => (1usize..4).prop_map(Op::Burst),
@@ -458,6 +471,13 @@ fn reenter(op: ReOp, this: &Pool<Tracked>, other: &Pool<Tracked>, state: &Arc<St
         ReOp::Stats => {
             this.stats();
         }
+        ReOp::Clear => {
+            this.clear();
+        }
+        ReOp::FlushAll => shardpool::flush_local_all(),
+        ReOp::StatsAll => {
+            shardpool::stats_all();
+        }
         ReOp::OtherGet => release(held(other.get())),
         ReOp::OtherPut => other.put(state.make()),
         ReOp::OtherTrim => {
@@ -569,6 +589,12 @@ fn run_op<'p>(op: &Op, pools: &'p Pools, mine: &mut Holdings<'p>, state: &Arc<St
         }
         Op::Stats => {
             state.caught(|| a.stats());
+        }
+        Op::Clear => {
+            state.caught(|| a.clear());
+        }
+        Op::FlushAll => {
+            state.caught(shardpool::flush_local_all);
         }
         Op::OtherGet => {
             if let Some(g) = state.caught(|| held(b.get())) {
