@@ -100,6 +100,55 @@ impl Stats {
         (self.created + self.adopted).saturating_sub(self.detached + self.dropped() + self.idle)
     }
 
+    /// Adds `other`'s counts into `self` (a `BufferPool`'s total over its
+    /// classes): every count is summed; `shards` and `trims`, which the
+    /// classes share, take the larger.
+    pub(crate) fn merge(&mut self, other: &Stats) {
+        let Stats {
+            gets,
+            private_hits,
+            shared_hits,
+            steals,
+            stolen,
+            created,
+            returned,
+            adopted,
+            detached,
+            dropped_by_policy,
+            dropped_by_cap,
+            dropped_by_budget,
+            dropped_by_trim,
+            dropped_by_panic,
+            dropped_by_exit,
+            dropped_by_passthrough,
+            idle,
+            idle_bytes,
+            shards,
+            trims,
+        } = *other;
+        // Destructured above, so a new field cannot be forgotten here.
+        self.gets += gets;
+        self.private_hits += private_hits;
+        self.shared_hits += shared_hits;
+        self.steals += steals;
+        self.stolen += stolen;
+        self.created += created;
+        self.returned += returned;
+        self.adopted += adopted;
+        self.detached += detached;
+        self.dropped_by_policy += dropped_by_policy;
+        self.dropped_by_cap += dropped_by_cap;
+        self.dropped_by_budget += dropped_by_budget;
+        self.dropped_by_trim += dropped_by_trim;
+        self.dropped_by_panic += dropped_by_panic;
+        self.dropped_by_exit += dropped_by_exit;
+        self.dropped_by_passthrough += dropped_by_passthrough;
+        self.idle += idle;
+        self.idle_bytes += idle_bytes;
+        self.shards = self.shards.max(shards);
+        self.trims = self.trims.max(trims);
+    }
+
     /// Fraction of gets that reused an object instead of creating one.
     pub fn hit_rate(&self) -> f64 {
         if self.gets == 0 {
