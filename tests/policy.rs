@@ -103,7 +103,10 @@ fn bytes_mut_recycles() {
 /// for three returns in a row drops the buffer.
 fn fitted_pool() -> Pool<Fitted<Vec<u8>>> {
     Pool::builder()
-        .reset(policy::recycle_fitted::<Vec<u8>>(1 << 20, Underuse::new(4, 3)))
+        .reset(policy::recycle_fitted::<Vec<u8>>(
+            1 << 20,
+            Underuse::new(4, 3),
+        ))
         .max_idle_per_thread(0)
         .build(|| Fitted::new(Vec::with_capacity(1000)))
 }
