@@ -454,14 +454,12 @@ impl Server {
     }
 
     /// The counters so far.
-    #[allow(dead_code, reason = "used by tests/http_server.rs")]
     pub fn counts(&self) -> Counts {
         self.shared.counts()
     }
 
     /// Allocations so far on the server's runtime threads (with the counting
     /// allocator installed; 0 without it).
-    #[allow(dead_code, reason = "used by tests/http_server.rs")]
     pub fn allocations(&self) -> u64 {
         self.shared.allocations()
     }
@@ -481,7 +479,6 @@ impl Server {
     /// to announce the server: a script that signals it as soon as it is
     /// announced must not find the signal still at its default action, or
     /// ignored, as it is for a background job of a script.)
-    #[allow(dead_code, reason = "used by the example's cli.rs")]
     pub fn wait(&self, duration: Option<Duration>, ready: impl FnOnce()) {
         let Some(runtime) = &self.runtime else {
             return;

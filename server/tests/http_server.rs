@@ -1,23 +1,11 @@
 //! The `http_server` example, tested in-process: each test starts the
-//! example's own server module on an ephemeral port and talks to it over
+//! package's own server module on an ephemeral port and talks to it over
 //! plain `std::net::TcpStream`s. Every read has a 10 s deadline, so a server
 //! that hangs fails the test instead of stalling it; nothing passes or fails
 //! on timing.
 
-#[path = "../examples/http_server/alloc_counter.rs"]
-mod alloc_counter;
-#[path = "../examples/http_server/conn.rs"]
-mod conn;
-#[path = "../examples/http_server/request.rs"]
-mod request;
-#[path = "../examples/http_server/response.rs"]
-mod response;
-#[path = "../examples/http_server/routes.rs"]
-mod routes;
-#[path = "../examples/http_server/server.rs"]
-mod server;
-
-use server::{Alloc, Config, Server};
+use shardpool_server::server::{Alloc, Config, Server};
+use shardpool_server::{alloc_counter, routes};
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
