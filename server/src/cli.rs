@@ -1,6 +1,6 @@
 //! Command line: parse flags, run the server until Ctrl-C or `--duration`,
 //! print the report. Shared by the `http_server` and `http_server_mimalloc`
-//! examples, which differ only in their global allocator.
+//! binaries, which differ only in their global allocator.
 
 use crate::server::{Config, Server};
 use std::io::Write;
