@@ -151,6 +151,7 @@ fn run(signal: &Signal) {
             // `pool` drops here, outside the registry lock; if it was the last
             // handle, the pool is dropped on this thread.
         }
+        crate::metrics::on_trimmer_tick();
         let mut state = signal.lock();
         if !state.0 && !state.1 {
             state = signal
