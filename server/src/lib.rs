@@ -3,12 +3,14 @@
 //! mimalloc, which differ only in their global allocator) and by its tests.
 //!
 //! Start at [`server`]: the configuration, the pools, the accept loop and the
-//! report; [`conn`] is the per-connection loop. [`alloc_counter`] counts
+//! report; [`conn`] is the per-connection loop; [`metrics`] writes
+//! `GET /metrics`. [`alloc_counter`] counts
 //! allocations when a binary installs it as the global allocator.
 
 pub mod alloc_counter;
 pub mod cli;
 pub mod conn;
+pub mod metrics;
 pub mod request;
 pub mod response;
 pub mod routes;
