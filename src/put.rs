@@ -21,14 +21,32 @@ impl<T: Send + 'static> Inner<T> {
     /// Returns an object (guard drop or `Pool::put`). The fast path ends on
     /// the calling thread's private stack.
     #[inline(always)]
-    pub(crate) fn put(&self, mut value: Box<T>) {
-        if let Some(reset) = &self.reset {
-            match catch_unwind(AssertUnwindSafe(|| reset(&mut value))) {
-                Ok(true) => {}
-                Ok(false) => return self.reject(value, Event::dropped_by_policy, None),
-                Err(panic) => return self.reject(value, Event::dropped_by_panic, Some(panic)),
+    pub(crate) fn put(&self, value: Box<T>) {
+        let value = match &self.reset {
+            None => value,
+            Some(reset) => {
+                // If `reset` panics, `Resetting::drop` counts the object and
+                // drops it with any panic of its own `Drop` caught, so the
+                // unwind goes on with the policy's panic alone. A guard rather
+                // than `catch_unwind`: its landing pad is one call, which keeps
+                // this path small enough to inline.
+                let raw = Box::into_raw(value);
+                let resetting = Resetting {
+                    inner: self,
+                    value: raw,
+                };
+                // SAFETY: `raw` came from a box a moment ago and nothing else
+                // refers to it; the `&mut` ends with the call.
+                let keep = reset(unsafe { &mut *raw });
+                std::mem::forget(resetting);
+                // SAFETY: `raw` is the box we took apart above, used once.
+                let value = unsafe { Box::from_raw(raw) };
+                if !keep {
+                    return self.reject(value, Event::dropped_by_policy, None);
+                }
+                value
             }
-        }
+        };
         self.store(value);
     }
 
@@ -85,6 +103,17 @@ impl<T: Send + 'static> Inner<T> {
         } else {
             self.reject(value, Event::dropped_by_panic, None);
         }
+    }
+
+    /// A reset policy panicked with `value` in hand: count it, then drop it
+    /// without letting a panic of its own `Drop` escape (that would abort,
+    /// since the policy's panic is already unwinding).
+    #[cold]
+    #[inline(never)]
+    fn reset_panicked(&self, value: Box<T>) {
+        self.count(Event::returned_elsewhere, 1);
+        self.count(Event::dropped_by_panic, 1);
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(value)));
     }
 
     /// Counts a return the pool will not keep, then drops it (and re-raises
@@ -180,5 +209,22 @@ impl<T: Send + 'static> Inner<T> {
             owner.shard().counters.moved_out.bump();
             self.store_shared(owner, value, stamp, drops);
         }
+    }
+}
+
+/// Drops the object, counted, if a reset policy unwinds (see `Inner::put`).
+struct Resetting<'a, T: Send + 'static> {
+    inner: &'a Inner<T>,
+    /// A box taken apart with `Box::into_raw` for the policy's call.
+    value: *mut T,
+}
+
+impl<T: Send + 'static> Drop for Resetting<'_, T> {
+    fn drop(&mut self) {
+        // Only reached while unwinding out of `reset` (on success the guard is
+        // forgotten). SAFETY: `value` is the box `put` took apart, not yet
+        // rebuilt, and the policy's `&mut` to it is gone with its frame.
+        let value = unsafe { Box::from_raw(self.value) };
+        self.inner.reset_panicked(value);
     }
 }

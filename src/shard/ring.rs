@@ -543,3 +543,118 @@ impl<T> Drop for Claim<'_, T> {
         self.ring.removers.claimed.store(false, Ordering::Release);
     }
 }
+
+#[cfg(all(test, not(shardpool_loom)))]
+impl<T> Ring<T> {
+    /// A ring whose indices start at `index` (to test wrap-around).
+    fn starting_at(index: u32) -> Self {
+        let ring = Ring::default();
+        ring.removers.head.store(index, Ordering::Relaxed);
+        ring.tail.store(index, Ordering::Relaxed);
+        ring
+    }
+}
+
+/// The ring by itself, as Go tests its `poolDequeue`/`poolChain`: order,
+/// segment growth and release, compaction, the owner's refill, and indices
+/// wrapping past `u32::MAX`. Run under Miri too (`scripts/miri.sh`, `--lib`).
+#[cfg(all(test, not(shardpool_loom)))]
+mod tests {
+    use super::*;
+
+    fn entry(n: u64) -> Entry<u64> {
+        Entry {
+            value: Box::new(n),
+            stamp: n,
+            weight: 1,
+        }
+    }
+
+    fn owner(ring: &Ring<u64>) -> RingOwner<'_, u64> {
+        // SAFETY: each test is the ring's only thread.
+        unsafe { RingOwner::new(ring) }
+    }
+
+    fn drain(ring: &Ring<u64>) -> Vec<u64> {
+        let mut claim = ring.claim();
+        std::iter::from_fn(|| claim.pop_oldest().map(|e| *e.value)).collect()
+    }
+
+    /// FIFO from the stealers' end across many segments, at every start
+    /// index near the wrap; storage shrinks to one segment once drained.
+    #[test]
+    fn oldest_first_across_segments_and_the_wrap() {
+        let n = 5 * SEGMENT as u64 + 3;
+        for start in [0, u32::MAX - 2 * SEGMENT as u32 - 1, u32::MAX, u32::MAX - 1] {
+            let ring = Ring::starting_at(start);
+            (0..n).for_each(|i| owner(&ring).push(entry(i)));
+            assert_eq!(ring.len(), n as usize);
+            assert_eq!(ring.segments(), (n as usize).div_ceil(SEGMENT));
+            assert_eq!(drain(&ring), (0..n).collect::<Vec<_>>(), "start {start}");
+            assert_eq!(ring.len(), 0);
+            assert_eq!(
+                ring.segments(),
+                1,
+                "a drained ring keeps its newest segment"
+            );
+            owner(&ring).release_if_empty();
+            assert_eq!(ring.segments(), 0);
+            // And it grows again from wherever its indices are.
+            owner(&ring).push(entry(7));
+            assert_eq!(drain(&ring), vec![7]);
+        }
+    }
+
+    /// The owner's refill takes the newest, newest first, and frees the
+    /// segments it emptied above its tail.
+    #[test]
+    fn refill_takes_the_newest_and_frees_above() {
+        for start in [0, u32::MAX - SEGMENT as u32] {
+            let ring = Ring::starting_at(start);
+            let n = 3 * SEGMENT as u64;
+            (0..n).for_each(|i| owner(&ring).push(entry(i)));
+            let mut claim = ring.claim();
+            let take = SEGMENT + 5;
+            let mut got = Vec::new();
+            owner(&ring).pop_newest(&mut claim, take, |rank, e| got.push((rank, *e.value)));
+            drop(claim);
+            let expect: Vec<_> = (0..take).map(|r| (r, n - 1 - r as u64)).collect();
+            assert_eq!(got, expect);
+            assert_eq!(ring.len(), n as usize - take);
+            assert_eq!(ring.segments(), 2, "the top segment is freed");
+            // Pushes continue at the new tail.
+            owner(&ring).push(entry(1000));
+            let rest = drain(&ring);
+            assert_eq!(rest.len(), n as usize - take + 1);
+            assert_eq!(*rest.last().unwrap(), 1000);
+        }
+    }
+
+    /// Trim's compaction keeps survivors in order at the newest end and frees
+    /// the segments wholly below the new head.
+    #[test]
+    fn extract_if_compacts_and_frees() {
+        let ring = Ring::starting_at(u32::MAX - 10);
+        let n = 4 * SEGMENT as u64;
+        (0..n).for_each(|i| owner(&ring).push(entry(i)));
+        let mut out = Vec::new();
+        let mut claim = ring.claim();
+        claim.extract_if(|e| e.stamp % 3 != 0, &mut out);
+        drop(claim);
+        let kept: Vec<u64> = (0..n).filter(|i| i % 3 == 0).collect();
+        assert_eq!(out.len() as u64, n - kept.len() as u64);
+        assert!(ring.segments() <= kept.len().div_ceil(SEGMENT) + 1);
+        assert_eq!(drain(&ring), kept);
+    }
+
+    /// A dropped ring drops what it holds, once (Miri checks the "once").
+    #[test]
+    fn drop_drops_entries() {
+        let ring = Ring::starting_at(u32::MAX);
+        (0..2 * SEGMENT as u64 + 1).for_each(|i| owner(&ring).push(entry(i)));
+        let mut claim = ring.claim();
+        assert!(claim.pop_oldest().is_some());
+        drop(claim);
+        drop(ring);
+    }
+}
