@@ -289,3 +289,32 @@ fn clear_drops_reachable_now_and_other_threads_privates_at_their_next_touch() {
     assert_eq!(end.dropped_by_trim, ALL as u64, "{end:?}");
     assert_eq!(end.idle, 2, "the two created since: {end:?}");
 }
+
+/// A named `BufferPool` is one `stats_all` entry per size class, named
+/// `<name>/<class size>`; `clear` empties every class and says how many
+/// buffers it dropped; the entries go when the pool is dropped.
+#[test]
+fn buffer_pool_classes_in_stats_all_and_clear() {
+    let prefix = "production/buffers";
+    let pool = shardpool::BufferPool::builder()
+        .name(prefix)
+        .min_class_size(1024)
+        .max_class_size(4096)
+        .build();
+    assert_eq!(pool.name(), Some(prefix));
+    let sizes: Vec<usize> = pool.class_sizes().collect();
+    let mut listed: Vec<String> = named(&format!("{prefix}/"))
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    listed.sort_by_key(|n| n.rsplit('/').next().unwrap().parse::<usize>().unwrap());
+    let want: Vec<String> = sizes.iter().map(|s| format!("{prefix}/{s}")).collect();
+    assert_eq!(listed, want);
+    drop((pool.get(1000), pool.get(4000)));
+    let s = pool.stats().total;
+    assert_eq!(s.idle, 2, "{s:?}");
+    assert_eq!(pool.clear(), 2);
+    assert_eq!(pool.stats().total.idle, 0);
+    drop(pool);
+    assert!(named(&format!("{prefix}/")).is_empty());
+}
