@@ -6,10 +6,13 @@
 //! shard's owner-written counters (a relaxed load and store, never a shared
 //! atomic increment); events with no owning shard (a trim run from any
 //! thread, a return on a thread that is exiting) go to pool-wide counters.
-//! What the pool holds (`idle`) is measured, not derived: the private
-//! stacks' heights plus the shared rings' lengths. [`Pool::stats`] adds it
-//! all up. Under concurrent use the sum is a snapshot whose fields may be a
-//! few operations apart; once the pool is quiet it is exact.
+//! `idle` is derived from the flows: everything returned and kept, minus
+//! everything that left the pool's storage since. (Reading the stacks and
+//! rings directly would count an object twice while another thread moves it
+//! from one to the other; each flow is counted before the move it
+//! describes, so a snapshot can only be off by the operations in flight,
+//! one per thread.) [`Pool::stats`] adds it all up; once the pool is quiet
+//! it is exact, and `tests` check it against the objects actually held.
 //!
 //! [`Pool::stats`]: crate::Pool::stats
 
@@ -25,9 +28,8 @@ use crate::sync::{OwnerCounter, SharedCounter};
 /// ```
 ///
 /// where `in_use` ([`Stats::in_use`]) is the number of objects currently out
-/// in guards. `idle` is measured (what the pool's stacks and lists hold), so
-/// an object lost without a count would show up as a guard that does not
-/// exist.
+/// in guards: an object lost without a count would show up as a guard that
+/// does not exist.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -204,8 +206,6 @@ pub(crate) struct Flows {
     /// Boxes ever pushed onto / popped off private stacks.
     pub(crate) pushes: u64,
     pub(crate) pops: u64,
-    /// Objects held now (private stacks and shared rings).
-    pub(crate) idle: u64,
     pub(crate) shards: u64,
 }
 
@@ -213,6 +213,18 @@ pub(crate) struct Flows {
 pub(crate) fn finish(t: &Tally, f: &Flows) -> Stats {
     let private_hits = f.pops.saturating_sub(t.moved_out);
     let private_returns = f.pushes.saturating_sub(t.moved_in);
+    let returned = private_returns + t.returned_elsewhere;
+    // Kept: returned minus what was dropped on the way in. Left: handed out
+    // again (a refill or steal hands out one; the rest of its batch stays
+    // idle) or trimmed.
+    let kept = returned as i128
+        - (t.dropped_by_policy
+            + t.dropped_by_cap
+            + t.dropped_by_budget
+            + t.dropped_by_panic
+            + t.dropped_by_exit
+            + t.dropped_by_passthrough) as i128;
+    let left = (private_hits + t.shared_hits + t.steals + t.dropped_by_trim) as i128;
     Stats {
         gets: private_hits + t.shared_hits + t.steals + t.created,
         private_hits,
@@ -220,7 +232,7 @@ pub(crate) fn finish(t: &Tally, f: &Flows) -> Stats {
         steals: t.steals,
         stolen: t.stolen,
         created: t.created,
-        returned: private_returns + t.returned_elsewhere,
+        returned,
         adopted: t.adopted,
         detached: t.detached,
         dropped_by_policy: t.dropped_by_policy,
@@ -230,7 +242,7 @@ pub(crate) fn finish(t: &Tally, f: &Flows) -> Stats {
         dropped_by_panic: t.dropped_by_panic,
         dropped_by_exit: t.dropped_by_exit,
         dropped_by_passthrough: t.dropped_by_passthrough,
-        idle: f.idle,
+        idle: (kept - left).max(0) as u64,
         idle_bytes: 0,
         shards: f.shards,
         trims: t.trims,

@@ -301,9 +301,13 @@ impl<'a, T> RingOwner<'a, T> {
         // Relaxed: `tail` is written only by us, the owner.
         let tail = ring.tail.load(Ordering::Relaxed);
         let seg = self.with_end(|end| {
-            // SAFETY (deref): the newest segment is never freed by removers
-            // (its `next` is null) and only we free it, under the claim.
-            if end.last.is_null() || !unsafe { &*end.last }.holds(tail) {
+            let full = end.last.is_null() || {
+                // SAFETY: the newest segment is never freed by removers (its
+                // `next` is null) and only we free it, under the claim.
+                let last = unsafe { &*end.last };
+                !last.holds(tail)
+            };
+            if full {
                 end.last = self.link(end.last, tail);
             }
             end.last
@@ -377,10 +381,15 @@ impl<'a, T> RingOwner<'a, T> {
         let mut seg = self.with_end(|end| end.last);
         for rank in 0..take {
             let index = claim.tail.wrapping_sub(1);
-            // SAFETY: segments are freed only under the claim (ours); `prev`
-            // is kept current by whoever frees the older one.
-            while !unsafe { &*seg }.holds(index) {
-                seg = unsafe { &*seg }.prev.load(Ordering::Relaxed);
+            loop {
+                // SAFETY: segments are freed only under the claim (ours), and
+                // `prev` is kept current by whoever frees the older one, so
+                // the walk from our newest segment meets only live ones.
+                let s = unsafe { &*seg };
+                if s.holds(index) {
+                    break;
+                }
+                seg = s.prev.load(Ordering::Relaxed);
             }
             claim.tail = index;
             // Relaxed: the next claim holder orders itself after us through
@@ -399,10 +408,11 @@ impl<'a, T> RingOwner<'a, T> {
         let tail = claim.tail;
         let keep = self.with_end(|end| {
             let mut seg = end.last;
-            // SAFETY: as in `pop_newest`; we hold the claim.
-            while !seg.is_null() && !unsafe { &*seg }.holds(tail) {
-                let prev = unsafe { &*seg }.prev.load(Ordering::Relaxed);
-                if prev.is_null() {
+            while !seg.is_null() {
+                // SAFETY: as in `pop_newest`; we hold the claim.
+                let s = unsafe { &*seg };
+                let prev = s.prev.load(Ordering::Relaxed);
+                if s.holds(tail) || prev.is_null() {
                     break;
                 }
                 seg = prev;
