@@ -455,21 +455,18 @@ fn mutated_requests_never_panic_the_server() {
 /// seeing its first requests creates objects once, which is warm-up too).
 /// `fresh` mode must allocate, or this test could not fail.
 ///
-/// Without flushing on park: the worker parks between rounds, and each
-/// flush currently costs allocations (see the test below).
+/// Without flushing on park.
 #[test]
 fn warm_keep_alive_requests_allocate_nothing_in_pool_mode() {
     warm_keep_alive_allocations(false);
 }
 
 /// The same with the server's default `on_thread_park(flush_local_all)`.
-/// Ignored: today each park costs about three allocations (294 in 100
-/// rounds of three requests): `flush_local_all` collects the thread's pools
-/// into a `Vec`, and the get after a flush refills from the shared list
-/// through a `Vec` batch. Un-ignore once the core's flush and refill paths
-/// stop allocating.
+/// Caught a cost of the first core: each park cost about three allocations
+/// (294 in 100 rounds of three requests), because `flush_local_all` collected
+/// the thread's pools into a `Vec` and the refill after a flush moved its
+/// batch through another. Neither allocates now.
 #[test]
-#[ignore = "flush_local_all + refill allocate: ~1 allocation per request after each park"]
 fn warm_keep_alive_requests_allocate_nothing_with_flush_on_park() {
     warm_keep_alive_allocations(true);
 }
