@@ -195,8 +195,11 @@ impl<T: Send + 'static> Inner<T> {
         let mut tally = Tally::default();
         let mut flows = Flows::default();
         for shard in self.shards.iter() {
-            shard.counters.add_to(&mut tally);
+            // The private stack's flows before the counters: the pool counts
+            // its own moves (`moved_in`, `moved_out`) before making them, so
+            // in this order a move in flight can only make `idle` read low.
             let (pushes, pops) = shard.private_flows();
+            shard.counters.add_to(&mut tally);
             flows.pushes += pushes;
             flows.pops += pops;
             flows.shards += 1;

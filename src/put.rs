@@ -176,7 +176,6 @@ impl<T: Send + 'static> Inner<T> {
     /// list keeps roughly the order they went idle in).
     pub(crate) fn flush_private(&self, owner: Owner<'_, T>, drops: &mut Dropper) {
         while let Some((value, stamp)) = owner.remove_bottom() {
-            owner.shard().counters.moved_out.bump();
             self.store_shared(owner, value, stamp, drops);
         }
     }
