@@ -70,6 +70,7 @@ mod local;
 pub mod policy;
 mod pool;
 mod registry;
+mod release;
 mod ring;
 mod shard;
 mod stats;
@@ -90,6 +91,7 @@ pub use guard::{OwnedPooled, Pooled};
 pub use policy::Recycle;
 pub use pool::Pool;
 pub use registry::trim_all;
+pub use release::release_to_os;
 pub use stats::Stats;
 pub use trimmer::BackgroundTrimmer;
 
