@@ -77,6 +77,7 @@ mod stats;
 mod sync;
 mod take;
 mod trim;
+mod trim_pressure;
 mod trimmer;
 
 pub mod implementation;
@@ -93,6 +94,7 @@ pub use pool::Pool;
 pub use registry::trim_all;
 pub use release::release_to_os;
 pub use stats::Stats;
+pub use trim_pressure::{PressureConfig, PressureWatcher};
 pub use trimmer::BackgroundTrimmer;
 
 #[cfg(all(test, shardpool_loom))]
