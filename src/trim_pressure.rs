@@ -16,7 +16,7 @@
 //! [`CgroupFiles`] touches the file system.
 
 use crate::BackgroundTrimmer;
-use crate::auto_trim::now_nanos;
+use crate::trim::interval::now_nanos;
 use std::fmt;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -181,8 +181,8 @@ impl PressureWatcher {
             trims: Mutex::new(0),
         });
         let trimmer = BackgroundTrimmer::start()?;
+        // The trimmer thread finds it at its next pass (within 250 ms).
         watches().push(Arc::clone(&watch));
-        crate::trimmer::nudge();
         Ok(PressureWatcher {
             watch,
             _trimmer: trimmer,

@@ -1,0 +1,230 @@
+//! Returning an object: reset policy → private stack → own shared list →
+//! drop, counted.
+
+use crate::inner::Inner;
+use crate::shard::{Owner, entry};
+use crate::stats::Event;
+use crate::unwind::Dropper;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+impl<T: Send + 'static> Inner<T> {
+    /// Returns an object from a guard's `Drop`.
+    #[inline(always)]
+    pub(crate) fn put_from_guard(&self, value: Box<T>) {
+        if std::thread::panicking() {
+            self.put_unwinding(value);
+        } else {
+            self.put(value);
+        }
+    }
+
+    /// Returns an object (guard drop or `Pool::put`). The fast path ends on
+    /// the calling thread's private stack.
+    #[inline(always)]
+    pub(crate) fn put(&self, value: Box<T>) {
+        let value = match &self.reset {
+            None => value,
+            Some(reset) => {
+                // If `reset` panics, `Resetting::drop` counts the object and
+                // drops it with any panic of its own `Drop` caught, so the
+                // unwind goes on with the policy's panic alone. A guard rather
+                // than `catch_unwind`: its landing pad is one call, which keeps
+                // this path small enough to inline.
+                let raw = Box::into_raw(value);
+                let resetting = Resetting {
+                    inner: self,
+                    value: raw,
+                };
+                // SAFETY: `raw` came from a box a moment ago and nothing else
+                // refers to it; the `&mut` ends with the call.
+                let keep = reset(unsafe { &mut *raw });
+                std::mem::forget(resetting);
+                // SAFETY: `raw` is the box we took apart above, used once.
+                let value = unsafe { Box::from_raw(raw) };
+                if !keep {
+                    return self.reject(value, Event::dropped_by_policy, None);
+                }
+                value
+            }
+        };
+        self.store(value);
+    }
+
+    /// Stores an object the policy accepted.
+    #[inline(always)]
+    fn store(&self, value: Box<T>) {
+        match self.cached() {
+            Some(owner) => {
+                if let Err(back) = owner.push(value, self.epoch()) {
+                    self.put_overflow(owner, back);
+                }
+            }
+            None => self.put_slow(value),
+        }
+    }
+
+    /// The private stack is full (or the owner must catch up with a trim):
+    /// without a budget, try the shared list directly, still with no
+    /// read-modify-write. Out of line so that the fast path stays small.
+    #[inline(never)]
+    fn put_overflow(&self, owner: Owner<'_, T>, value: Box<T>) {
+        let epoch = self.epoch();
+        if self.budget.is_some() || owner.seen_epoch() != epoch {
+            return self.put_slow(value);
+        }
+        self.fit_limit(owner);
+        let value = match owner.push(value, epoch) {
+            Ok(()) => return,
+            Err(back) => back,
+        };
+        let shard = owner.shard();
+        shard.counters.returned_elsewhere.bump();
+        if owner.height() + shard.ring.len() >= self.config.shard_capacity {
+            shard.counters.dropped_by_cap.bump();
+            let mut drops = Dropper::default();
+            drops.drop(value);
+            return drops.finish();
+        }
+        owner.ring().push(entry(value, epoch, 0));
+        self.fit_limit(owner);
+    }
+
+    /// A guard dropped during a panic: the object may be half-updated, so it
+    /// is kept only if the reset policy runs to completion and accepts it.
+    /// Nothing here may panic out: that would abort the process.
+    #[cold]
+    fn put_unwinding(&self, mut value: Box<T>) {
+        let accepted = match &self.reset {
+            Some(reset) => catch_unwind(AssertUnwindSafe(|| reset(&mut value))).unwrap_or(false),
+            None => false,
+        };
+        if accepted {
+            self.store(value);
+        } else {
+            self.reject(value, Event::dropped_by_panic, None);
+        }
+    }
+
+    /// A reset policy panicked with `value` in hand: count it, then drop it
+    /// without letting a panic of its own `Drop` escape (that would abort,
+    /// since the policy's panic is already unwinding).
+    #[cold]
+    #[inline(never)]
+    fn reset_panicked(&self, value: Box<T>) {
+        self.count(Event::returned_elsewhere, 1);
+        self.count(Event::dropped_by_panic, 1);
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(value)));
+    }
+
+    /// Counts a return the pool will not keep, then drops it (and re-raises
+    /// `panic`, the reset policy's, if the thread can unwind).
+    #[cold]
+    #[inline(never)]
+    fn reject(&self, value: Box<T>, why: Event, panic: Option<Box<dyn std::any::Any + Send>>) {
+        self.count(Event::returned_elsewhere, 1);
+        self.count(why, 1);
+        let mut drops = Dropper::default();
+        if let Some(panic) = panic {
+            drops.keep(panic);
+        }
+        drops.drop(value);
+        drops.finish();
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn put_slow(&self, value: Box<T>) {
+        if !self.config.pooling {
+            return self.reject(value, Event::dropped_by_passthrough, None);
+        }
+        self.maybe_auto_trim();
+        let Some(owner) = self.local() else {
+            // No shard to keep this in (the thread is exiting, or its id's
+            // shard is still being released by an exited thread).
+            return self.reject(value, Event::dropped_by_exit, None);
+        };
+        let mut drops = Dropper::default();
+        let (owner, _) = self.catch_up(owner, &mut drops);
+        // Read afresh: catching up may have run user code.
+        let epoch = self.epoch();
+        self.fit_limit(owner);
+        if let Err(back) = owner.push(value, epoch) {
+            owner.shard().counters.returned_elsewhere.bump();
+            self.store_shared(owner, back, epoch, &mut drops);
+        }
+        drops.finish();
+    }
+
+    /// Puts an object (already counted as returned) on the calling thread's
+    /// shared list, or drops it, counted, if the shard is full, the budget
+    /// would be exceeded, or `weigh` panics.
+    pub(crate) fn store_shared(
+        &self,
+        owner: Owner<'_, T>,
+        value: Box<T>,
+        stamp: u64,
+        drops: &mut Dropper,
+    ) {
+        let counters = &owner.shard().counters;
+        let mut weight = 0;
+        if let Some(budget) = &self.budget {
+            if budget.limit() == 0 {
+                // Nothing is kept in shared lists under a zero budget, not
+                // even objects that weigh nothing.
+                counters.dropped_by_budget.bump();
+                return drops.drop(value);
+            }
+            // User code; nothing is held while it runs.
+            let weighed = match &self.weigh {
+                Some(weigh) => drops.call(|| weigh(&value)),
+                None => Some(std::mem::size_of::<T>()),
+            };
+            let Some(weighed) = weighed else {
+                counters.dropped_by_panic.bump();
+                return drops.drop(value);
+            };
+            weight = weighed;
+        }
+        // Checked after `weigh`, which may have used the pool.
+        if owner.height() + owner.shard().ring.len() >= self.config.shard_capacity {
+            counters.dropped_by_cap.bump();
+            return drops.drop(value);
+        }
+        if let Some(budget) = &self.budget
+            && !budget.try_charge(weight)
+        {
+            counters.dropped_by_budget.bump();
+            return drops.drop(value);
+        }
+        owner.ring().push(entry(value, stamp, weight));
+        // The ring grew: lower the private limit if the bound needs it.
+        self.fit_limit(owner);
+    }
+
+    /// Moves the calling thread's private objects to its shared list, where
+    /// other threads' trims and steals can reach them (oldest first, so the
+    /// list keeps roughly the order they went idle in).
+    pub(crate) fn flush_private(&self, owner: Owner<'_, T>, drops: &mut Dropper) {
+        while let Some((value, stamp)) = owner.remove_bottom() {
+            owner.shard().counters.moved_out.bump();
+            self.store_shared(owner, value, stamp, drops);
+        }
+    }
+}
+
+/// Drops the object, counted, if a reset policy unwinds (see `Inner::put`).
+struct Resetting<'a, T: Send + 'static> {
+    inner: &'a Inner<T>,
+    /// A box taken apart with `Box::into_raw` for the policy's call.
+    value: *mut T,
+}
+
+impl<T: Send + 'static> Drop for Resetting<'_, T> {
+    fn drop(&mut self) {
+        // Only reached while unwinding out of `reset` (on success the guard is
+        // forgotten). SAFETY: `value` is the box `put` took apart, not yet
+        // rebuilt, and the policy's `&mut` to it is gone with its frame.
+        let value = unsafe { Box::from_raw(self.value) };
+        self.inner.reset_panicked(value);
+    }
+}
