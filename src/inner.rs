@@ -199,7 +199,6 @@ impl<T: Send + 'static> Inner<T> {
             let (pushes, pops) = shard.private_flows();
             flows.pushes += pushes;
             flows.pops += pops;
-            flows.idle += (pushes.saturating_sub(pops)) + shard.ring.len() as u64;
             flows.shards += 1;
         }
         self.orphan.add_to(&mut tally);

@@ -63,6 +63,7 @@ mod config;
 mod get;
 mod guard;
 mod inner;
+mod metrics;
 pub mod policy;
 mod pool;
 mod put;
@@ -76,6 +77,8 @@ mod unwind;
 
 pub mod implementation;
 
+#[cfg(feature = "metrics")]
+pub use crate::metrics::record_metrics;
 pub use buffer::{
     BufferBuildError, BufferPool, BufferPoolBuilder, BufferStats, ClassStats, OwnedPooledBuf,
     PooledBuf,

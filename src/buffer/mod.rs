@@ -56,6 +56,10 @@
 //!   thread-local lookup. zeropool drops its thread-local buffers whenever a
 //!   thread switches pools.
 
+// A `Box<Vec<u8>>` is the pool's one-word handle to a buffer that never
+// moves while pooled or lent (see `implementation`), not a redundant box.
+#![allow(clippy::box_collection)]
+
 mod builder;
 mod classes;
 mod guard;

@@ -301,9 +301,13 @@ impl<'a, T> RingOwner<'a, T> {
         // Relaxed: `tail` is written only by us, the owner.
         let tail = ring.tail.load(Ordering::Relaxed);
         let seg = self.with_end(|end| {
-            // SAFETY (deref): the newest segment is never freed by removers
-            // (its `next` is null) and only we free it, under the claim.
-            if end.last.is_null() || !unsafe { &*end.last }.holds(tail) {
+            let full = end.last.is_null() || {
+                // SAFETY: the newest segment is never freed by removers (its
+                // `next` is null) and only we free it, under the claim.
+                let last = unsafe { &*end.last };
+                !last.holds(tail)
+            };
+            if full {
                 end.last = self.link(end.last, tail);
             }
             end.last
@@ -360,35 +364,53 @@ impl<'a, T> RingOwner<'a, T> {
     }
 
     /// Removes the `take` newest entries under `claim` (the owner's refill;
-    /// `take <= claim.len()`), handing them to `sink` newest first with their
-    /// rank (0 for the newest), then frees the segments above the new `tail`.
+    /// `take <= claim.len()`), handing them to `sink` oldest first (so a
+    /// stack filled from them keeps the newest on top), then frees the
+    /// segments above the new `tail`.
+    ///
+    /// `tail` is lowered past all of them before the first is read, so even
+    /// a panicking `sink` could not make one be read twice (at worst the
+    /// rest would leak); `sink` is the pool's own code and does not panic.
     pub(crate) fn pop_newest(
         &self,
         claim: &mut Claim<'a, T>,
         take: usize,
-        mut sink: impl FnMut(usize, Entry<T>),
+        mut sink: impl FnMut(Entry<T>),
     ) {
         assert!(ptr::eq(claim.ring, self.ring) && take <= claim.len());
         if take == 0 {
             return;
         }
-        // The entry just below `tail` is in our newest segment, or the one
-        // before it when `tail` sits exactly at the newest one's start.
+        let end = claim.tail;
+        let start = end.wrapping_sub(take as u32);
+        claim.tail = start;
+        // Relaxed: the next claim holder orders itself after us through
+        // `claimed`, and the only other writer of `tail` is us.
+        self.ring.tail.store(start, Ordering::Relaxed);
+        // The oldest of them: walk back from our newest segment.
         let mut seg = self.with_end(|end| end.last);
-        for rank in 0..take {
-            let index = claim.tail.wrapping_sub(1);
-            // SAFETY: segments are freed only under the claim (ours); `prev`
-            // is kept current by whoever frees the older one.
-            while !unsafe { &*seg }.holds(index) {
-                seg = unsafe { &*seg }.prev.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: segments are freed only under the claim (ours), and
+            // `prev` is kept current by whoever frees the older one, so the
+            // walk from our newest segment meets only live ones.
+            let s = unsafe { &*seg };
+            if s.holds(start) {
+                break;
             }
-            claim.tail = index;
-            // Relaxed: the next claim holder orders itself after us through
-            // `claimed`, and the only other writer of `tail` is us.
-            self.ring.tail.store(index, Ordering::Relaxed);
+            seg = s.prev.load(Ordering::Relaxed);
+        }
+        let mut index = start;
+        while index != end {
+            // SAFETY: as above; `next` links are ours (the owner's) to follow.
+            let s = unsafe { &*seg };
+            if !s.holds(index) {
+                seg = s.next.load(Ordering::Acquire);
+                continue;
+            }
             // SAFETY: `index` was in `head..tail` under our claim and `tail`
-            // has moved below it, so this is its only read.
-            sink(rank, unsafe { (*seg).read(index) });
+            // is already below it, so this is its only read.
+            sink(unsafe { s.read(index) });
+            index = index.wrapping_add(1);
         }
         self.trim_above(claim);
     }
@@ -399,10 +421,11 @@ impl<'a, T> RingOwner<'a, T> {
         let tail = claim.tail;
         let keep = self.with_end(|end| {
             let mut seg = end.last;
-            // SAFETY: as in `pop_newest`; we hold the claim.
-            while !seg.is_null() && !unsafe { &*seg }.holds(tail) {
-                let prev = unsafe { &*seg }.prev.load(Ordering::Relaxed);
-                if prev.is_null() {
+            while !seg.is_null() {
+                // SAFETY: as in `pop_newest`; we hold the claim.
+                let s = unsafe { &*seg };
+                let prev = s.prev.load(Ordering::Relaxed);
+                if s.holds(tail) || prev.is_null() {
                     break;
                 }
                 seg = prev;
@@ -605,7 +628,7 @@ mod tests {
         }
     }
 
-    /// The owner's refill takes the newest, newest first, and frees the
+    /// The owner's refill takes the newest, oldest of them first, and frees the
     /// segments it emptied above its tail.
     #[test]
     fn refill_takes_the_newest_and_frees_above() {
@@ -616,9 +639,9 @@ mod tests {
             let mut claim = ring.claim();
             let take = SEGMENT + 5;
             let mut got = Vec::new();
-            owner(&ring).pop_newest(&mut claim, take, |rank, e| got.push((rank, *e.value)));
+            owner(&ring).pop_newest(&mut claim, take, |e| got.push(*e.value));
             drop(claim);
-            let expect: Vec<_> = (0..take).map(|r| (r, n - 1 - r as u64)).collect();
+            let expect: Vec<_> = (n - take as u64..n).collect();
             assert_eq!(got, expect);
             assert_eq!(ring.len(), n as usize - take);
             assert_eq!(ring.segments(), 2, "the top segment is freed");
