@@ -151,6 +151,11 @@ fn run(signal: &Signal) {
             // `pool` drops here, outside the registry lock; if it was the last
             // handle, the pool is dropped on this thread.
         }
+        // Memory-pressure trimming (issue 13, `trim_pressure.rs`): poll the
+        // `PressureWatcher`s, trim on pressure, wake for the next poll.
+        if let Some(next_poll) = crate::trim_pressure::poll() {
+            sleep = sleep.min(next_poll);
+        }
         crate::metrics::on_trimmer_tick();
         let mut state = signal.lock();
         if !state.0 && !state.1 {
