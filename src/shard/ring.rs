@@ -519,7 +519,10 @@ impl<T> Claim<'_, T> {
     fn free_consumed(&mut self) {
         let removers = &self.ring.removers;
         loop {
-            let first = removers.first.load(Ordering::Relaxed);
+            // Acquire: pairs with the owner's release store in `link`, which
+            // publishes an empty ring's first segment without the claim (loom,
+            // `first_segment_link_races_trim`, found this load was Relaxed).
+            let first = removers.first.load(Ordering::Acquire);
             if first.is_null() {
                 return;
             }
