@@ -543,3 +543,79 @@ impl<T> Drop for Claim<'_, T> {
         self.ring.removers.claimed.store(false, Ordering::Release);
     }
 }
+
+/// Test-only hook for the loom models: a free is a write to every part of
+/// the segment, so loom reports a free that is not ordered after some other
+/// thread's access to the segment (and, while the freed memory still holds
+/// loom's bookkeeping, an access after the free).
+#[cfg(all(test, shardpool_loom))]
+impl<T> Drop for Segment<T> {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            slot.with_mut(|_| ());
+        }
+        self.next.with_mut(|_| ());
+        self.prev.with_mut(|_| ());
+    }
+}
+
+/// Test-only hook for the loom models (`src/tests/loom_ring.rs`).
+#[cfg(all(test, shardpool_loom))]
+impl<T> RingOwner<'_, T> {
+    /// Checks the ring's shape under the claim (waiting for it) and returns
+    /// how many segments it holds: `first` leads, through `next`, to the
+    /// owner's newest segment, whose `next` is null; `prev` links back;
+    /// bases are contiguous; `head..tail` lies within the segments; no
+    /// segments means no entries.
+    pub(crate) fn check_shape(&self) -> usize {
+        let claim = self.ring.claim();
+        let (head, tail) = (claim.head, claim.tail);
+        assert!(
+            tail.wrapping_sub(head) <= u32::MAX / 2,
+            "head {head} passed tail {tail}"
+        );
+        let first = self.ring.removers.first.load(Ordering::Acquire);
+        let last = self.with_end(|end| end.last);
+        if first.is_null() {
+            assert!(last.is_null(), "the owner's newest segment is not linked from `first`");
+            assert_eq!(head, tail, "entries held with no segment");
+            return 0;
+        }
+        assert!(!last.is_null(), "segments linked but the owner has none");
+        // SAFETY (every deref below): we hold the claim, so segments
+        // reachable from `first` stay alive; the owner (us) is not pushing.
+        let first_base = unsafe { &*first }.base;
+        assert!(
+            tail.wrapping_sub(first_base) <= u32::MAX / 2
+                && head.wrapping_sub(first_base) <= tail.wrapping_sub(first_base),
+            "head {head} or tail {tail} below the oldest segment's base {first_base}"
+        );
+        let mut count = 0;
+        let mut seg = first;
+        let mut before: *mut Segment<T> = ptr::null_mut();
+        loop {
+            let s = unsafe { &*seg };
+            count += 1;
+            assert_eq!(s.prev.load(Ordering::Relaxed), before, "`prev` does not link back");
+            let next = s.next.load(Ordering::Acquire);
+            if seg == last {
+                assert!(next.is_null(), "the owner's newest segment has a `next`");
+                let into = tail.wrapping_sub(s.base) as usize;
+                assert!(
+                    into <= SEGMENT,
+                    "tail {tail} outside the newest segment (base {})",
+                    s.base
+                );
+                return count;
+            }
+            assert!(!next.is_null(), "the owner's newest segment is not reachable from `first`");
+            assert_eq!(
+                unsafe { &*next }.base,
+                s.base.wrapping_add(SEGMENT as u32),
+                "segments are not contiguous"
+            );
+            before = seg;
+            seg = next;
+        }
+    }
+}
