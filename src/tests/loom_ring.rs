@@ -314,3 +314,32 @@ fn refill_panic_reads_each_entry_once() {
         tracker.assert_all_dropped();
     });
 }
+
+/// A trim sweeps an empty ring (it claims every ring, empty or not) while
+/// the owner's first push links the ring's first segment, which the owner
+/// does without the claim: a claim holder that reaches that segment through
+/// `first` must be ordered after its initialization.
+#[test]
+fn first_segment_link_races_trim() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let ring = Arc::new(Ring::default());
+        let trimmer = {
+            let ring = Arc::clone(&ring);
+            thread::spawn(move || {
+                let mut stale = Vec::new();
+                ring.claim()
+                    .extract_if(|e| crate::trim::is_stale(e.stamp, 3), &mut stale);
+                stale.len()
+            })
+        };
+        // SAFETY: the main thread is the owner.
+        let owner = unsafe { owner_of(&ring) };
+        owner.push(entry(tracker.make(), 3));
+        assert_eq!(trimmer.join().unwrap(), 0, "a fresh object is not trimmed");
+        let rest = drain(&owner, &ring);
+        assert_eq!(rest.len(), 1);
+        drop((rest, ring));
+        tracker.assert_all_dropped();
+    });
+}
