@@ -7,7 +7,7 @@
 //! `config.rs`), and ring segments hold 2 entries under loom.
 
 use super::{Tracked, Tracker, run_model};
-use crate::Pool;
+use crate::{OwnedPooled, Pool};
 use loom::thread;
 use std::sync::Arc;
 
@@ -136,9 +136,11 @@ fn exit_flush_races_steal() {
     });
 }
 
-/// Trims on one thread race gets and returns on another. After both finish,
-/// two more trims with no use in between leave nothing idle outside the
-/// calling thread's own private stack (which the trims also reach).
+/// Two trims on one thread race gets and returns on another (three objects:
+/// two go back to the private stack, one to the shared list) and that
+/// thread's exit flush (two more pushes, the second linking a new segment).
+/// After both finish, two more trims with no use in between leave nothing
+/// idle, and every swept ring keeps at most one segment.
 #[test]
 fn trim_races_get_and_put() {
     run_model(|| {
@@ -150,7 +152,6 @@ fn trim_races_get_and_put() {
                 let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
                 held.iter().for_each(|g| g.hold(1));
                 drop(held);
-                use_once(&pool, 1);
                 crate::shard::exit::simulate_thread_exit();
             })
         };
@@ -175,22 +176,41 @@ fn trim_races_get_and_put() {
 }
 
 /// An owned guard keeps the pool alive after every other handle is gone; the
-/// pool (and the object) are dropped when the guard is, on that thread.
+/// pool's state (and every object) is dropped when the guard is, on the
+/// guard's thread, after that thread's own use of the pool raced the main
+/// thread's.
+///
+/// `Arc` is std's, which loom does not see: its release/acquire would order
+/// the main thread's last accesses before the final drop on the other
+/// thread. A loom channel stands in for that edge: the main thread signals
+/// after dropping its handle, and the guard is dropped after the signal.
 #[test]
 fn owned_guard_outlives_pool_handle() {
     run_model(|| {
         let tracker = Tracker::new();
         let pool = pool(&tracker, 1);
         let guard = pool.get_owned();
+        guard.hold(0);
         let weak = pool.inner().weak_self.clone();
+        let (handle_dropped, wait_for_handle) = loom::sync::mpsc::channel();
         let holder = thread::spawn(move || {
+            // A handle from the guard: the holder uses the pool (creating its
+            // shard, looking in the main thread's) while the main thread does.
+            let mine = OwnedPooled::pool(&guard);
+            use_once(&mine, 1);
+            drop(mine);
+            wait_for_handle.recv().unwrap();
             guard.hold(1);
+            // The last reference: the pool's state goes with it.
             drop(guard);
+            // The exit hook finds the pool gone and does nothing.
             crate::shard::exit::simulate_thread_exit();
         });
+        use_once(&pool, 0);
         drop(pool);
+        handle_dropped.send(()).unwrap();
         holder.join().unwrap();
-        assert!(weak.upgrade().is_none(), "the last guard dropped the pool's state");
+        assert!(weak.upgrade().is_none(), "the guard dropped the pool's state");
         tracker.assert_all_dropped();
     });
 }
