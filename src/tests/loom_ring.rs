@@ -244,12 +244,14 @@ fn trim_compaction_races_push() {
     });
 }
 
-/// Issue 13 (d): the owner takes its last object back (refill), frees the
-/// ring's storage (`release_if_empty`, as after a trim) and pushes again
-/// (linking a fresh first segment with no claim) while a stealer looks:
-/// it finds the ring empty (by `len` or under the claim, which makes the
-/// owner's release give up), or steals the object before the refill, or
-/// the one pushed after.
+/// Issue 13 (d): the owner refills one object from its ring of two, frees
+/// the ring's storage if it is now empty (`release_if_empty`, as after a
+/// trim) and pushes again (linking a fresh first segment, with no claim,
+/// when the release happened), while a stealer steals twice: the second
+/// steal may find the ring empty (by `len`, or under a claim that makes the
+/// owner's release give up), or take what the owner pushed after. Whether
+/// the release runs before or after a steal decides whether the ring still
+/// holds an entry, which it must then keep.
 #[test]
 fn release_if_empty_races_steal() {
     run_model(|| {
@@ -257,14 +259,20 @@ fn release_if_empty_races_steal() {
         let ring = Arc::new(Ring::default());
         // SAFETY: the main thread is the owner.
         let owner = unsafe { owner_of(&ring) };
-        owner.push(entry(tracker.make(), 0));
+        for _ in 0..2 {
+            owner.push(entry(tracker.make(), 0));
+        }
         let stealer = {
             let ring = Arc::clone(&ring);
-            thread::spawn(move || steal_half(&ring, 1))
+            thread::spawn(move || {
+                let mut stolen = steal_half(&ring, 1);
+                stolen.extend(steal_half(&ring, 1));
+                stolen
+            })
         };
         let mut mine = Vec::new();
         if let Some(mut claim) = ring.try_claim() {
-            let take = claim.len();
+            let take = claim.len().min(1);
             owner.pop_newest(&mut claim, take, |_, e| mine.push(e.value));
         }
         mine.iter().for_each(|t| t.hold(0));
@@ -272,7 +280,7 @@ fn release_if_empty_races_steal() {
         owner.push(entry(tracker.make(), 0));
         let stolen = stealer.join().unwrap();
         let rest = drain(&owner, &ring);
-        assert_eq!(mine.len() + stolen.len() + rest.len(), 2);
+        assert_eq!(mine.len() + stolen.len() + rest.len(), 3);
         drop((mine, stolen, rest, ring));
         tracker.assert_all_dropped();
     });
