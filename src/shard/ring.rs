@@ -582,9 +582,10 @@ impl<T> RingOwner<'_, T> {
             return 0;
         }
         assert!(!last.is_null(), "segments linked but the owner has none");
-        // SAFETY (every deref below): we hold the claim, so segments
-        // reachable from `first` stay alive; the owner (us) is not pushing.
-        let first_base = unsafe { &*first }.base;
+        // SAFETY: we hold the claim, so every segment reachable from `first`
+        // stays alive, and we are the owner, so none is being linked.
+        let at = |seg: *mut Segment<T>| unsafe { &*seg };
+        let first_base = at(first).base;
         assert!(
             tail.wrapping_sub(first_base) <= u32::MAX / 2
                 && head.wrapping_sub(first_base) <= tail.wrapping_sub(first_base),
@@ -594,7 +595,7 @@ impl<T> RingOwner<'_, T> {
         let mut seg = first;
         let mut before: *mut Segment<T> = ptr::null_mut();
         loop {
-            let s = unsafe { &*seg };
+            let s = at(seg);
             count += 1;
             assert_eq!(s.prev.load(Ordering::Relaxed), before, "`prev` does not link back");
             let next = s.next.load(Ordering::Acquire);
@@ -610,7 +611,7 @@ impl<T> RingOwner<'_, T> {
             }
             assert!(!next.is_null(), "the owner's newest segment is not reachable from `first`");
             assert_eq!(
-                unsafe { &*next }.base,
+                at(next).base,
                 s.base.wrapping_add(SEGMENT as u32),
                 "segments are not contiguous"
             );

@@ -10,6 +10,14 @@
 //!   object panics, and at the end of the model every object created has been
 //!   dropped (`Tracker::assert_all_dropped`).
 //!
+//! Test-only hooks outside this folder (each in a
+//! `#[cfg(all(test, shardpool_loom))]` block at the end of its file):
+//! - `shard/ring.rs`: `RingOwner::check_shape` (the ring's links, bases and
+//!   indices, checked under the claim; returns the segment count), and a
+//!   `Drop` for `Segment` that writes every part of a segment as it is
+//!   freed, so that loom reports a free not ordered after another thread's
+//!   access to it.
+//!
 //! Models use tiny limits (private stacks of at most 2, caps of 1–3, ring
 //! segments of 2 entries under loom) so that loom can explore them
 //! exhaustively within the preemption bound.
