@@ -53,14 +53,17 @@ impl<T: Send + 'static> Inner<T> {
         let owner = self.local()?;
         let mut drops = Dropper::default();
         let (owner, _) = self.catch_up(owner, &mut drops);
+        // A stale object's `Drop` that panicked is re-raised here, before an
+        // object is taken: afterwards the object would be unwound out of
+        // the caller's hands, counted as handed out but never returned (the
+        // fault-injection test found that drop uncounted).
+        drops.finish();
         // User code may have run (stale objects' `Drop`), moving the epoch or
         // the private stack: everything below reads its state afresh.
-        let found = owner
+        owner
             .pop(self.epoch())
             .or_else(|| self.refill(owner))
-            .or_else(|| self.steal(owner));
-        drops.finish();
-        found
+            .or_else(|| self.steal(owner))
     }
 
     /// Moves a batch of the newest objects from the calling thread's own
@@ -145,11 +148,15 @@ impl<T: Send + 'static> Inner<T> {
             budget.release(batch.weight);
         }
         if !batch.spill.is_empty() {
+            // Unreachable by construction (see `Batch`). Were it reached, a
+            // panic from dropping a spilled object (counted) is not re-raised:
+            // the caller is about to receive an object, which a panic here
+            // would lose uncounted.
             let mut drops = Dropper::default();
             for (value, stamp) in batch.spill {
                 self.store_shared(owner, value, stamp, &mut drops);
             }
-            drops.finish();
+            drops.forget();
         }
         batch.newest.map(|entry| entry.value)
     }

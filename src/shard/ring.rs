@@ -717,7 +717,10 @@ impl<T> RingOwner<'_, T> {
         let first = self.ring.removers.first.load(Ordering::Acquire);
         let last = self.with_end(|end| end.last);
         if first.is_null() {
-            assert!(last.is_null(), "the owner's newest segment is not linked from `first`");
+            assert!(
+                last.is_null(),
+                "the owner's newest segment is not linked from `first`"
+            );
             assert_eq!(head, tail, "entries held with no segment");
             return 0;
         }
@@ -737,7 +740,11 @@ impl<T> RingOwner<'_, T> {
         loop {
             let s = at(seg);
             count += 1;
-            assert_eq!(s.prev.load(Ordering::Relaxed), before, "`prev` does not link back");
+            assert_eq!(
+                s.prev.load(Ordering::Relaxed),
+                before,
+                "`prev` does not link back"
+            );
             let next = s.next.load(Ordering::Acquire);
             if seg == last {
                 assert!(next.is_null(), "the owner's newest segment has a `next`");
@@ -749,7 +756,10 @@ impl<T> RingOwner<'_, T> {
                 );
                 return count;
             }
-            assert!(!next.is_null(), "the owner's newest segment is not reachable from `first`");
+            assert!(
+                !next.is_null(),
+                "the owner's newest segment is not reachable from `first`"
+            );
             assert_eq!(
                 at(next).base,
                 s.base.wrapping_add(SEGMENT as u32),

@@ -168,7 +168,10 @@ fn trim_races_get_and_put() {
         // Issue 13: storage follows use. A swept ring keeps at most its
         // newest segment.
         for shard in pool.inner().shards.iter() {
-            assert!(shard.ring.segments() <= 1, "a trimmed ring keeps at most one segment");
+            assert!(
+                shard.ring.segments() <= 1,
+                "a trimmed ring keeps at most one segment"
+            );
         }
         finish(pool, &tracker);
     });
@@ -209,7 +212,10 @@ fn owned_guard_outlives_pool_handle() {
         drop(pool);
         handle_dropped.send(()).unwrap();
         holder.join().unwrap();
-        assert!(weak.upgrade().is_none(), "the guard dropped the pool's state");
+        assert!(
+            weak.upgrade().is_none(),
+            "the guard dropped the pool's state"
+        );
         tracker.assert_all_dropped();
     });
 }

@@ -77,9 +77,16 @@ fn drain(owner: &RingOwner<'_, Tracked>, ring: &Ring<Tracked>) -> Vec<Box<Tracke
         all.push(e.value);
     }
     drop(claim);
-    assert!(owner.check_shape() <= 1, "a drained ring keeps at most one segment");
+    assert!(
+        owner.check_shape() <= 1,
+        "a drained ring keeps at most one segment"
+    );
     owner.release_if_empty();
-    assert_eq!(owner.check_shape(), 0, "an empty ring released keeps no segment");
+    assert_eq!(
+        owner.check_shape(),
+        0,
+        "an empty ring released keeps no segment"
+    );
     all.iter().for_each(|t| t.hold(0));
     all
 }
