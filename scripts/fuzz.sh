@@ -3,7 +3,7 @@
 # seeded with fuzz/regressions/ (hand-written seeds and minimized crashes).
 # Fails on any crash; a crash leaves its input in fuzz/artifacts/pool_ops/.
 # Minimize one with `cargo +nightly fuzz tmin pool_ops <file>`, copy it into
-# fuzz/regressions/, and `cargo test --test fuzz_regressions` replays it.
+# fuzz/regressions/, and `cargo test --test it fuzz_regressions` replays it.
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 secs="${FUZZ_SECS:-60}"

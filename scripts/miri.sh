@@ -4,11 +4,18 @@
 #   1. with -Zmiri-strict-provenance (Stacked Borrows, the default model);
 #   2. with -Zmiri-strict-provenance -Zmiri-tree-borrows, on a smaller subset.
 # Not run under Miri: the example server's tests (server/tests/, another
-# package: sockets and an async runtime, not the pool's unsafe code); the
-# trybuild compile-fail test in tests/send_sync.rs (it runs rustc); and the
-# loom models (they need --cfg shardpool_loom; scripts/loom.sh runs them).
-# tests/buffer_pool.rs runs with its sizes and case counts scaled down under
-# Miri (about 35 s).
+# package: sockets and an async runtime, not the pool's unsafe code);
+# tests/metrics.rs, tests/pressure.rs, tests/release.rs and
+# tests/production.rs (a recorder, the trimmer thread's wall-clock waits,
+# glibc, child processes: no unsafe code of ours); tests/memory.rs (it
+# measures the process's heap); the trybuild compile-fail test in
+# tests/it/auto_traits.rs (it runs rustc); and the loom models (they need
+# --cfg shardpool_loom; scripts/loom.sh runs them).
+# tests/it/ is the light integration tests in one binary; under Miri its
+# buffer_pool module runs with sizes and case counts scaled down (about 35 s),
+# fault_injection with 2 short cases, and the scenarios that re-execute the
+# test binary in a child process natively run in-process (Miri runs one test
+# at a time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rustup component add miri rust-src --toolchain nightly
@@ -17,12 +24,13 @@ cargo +nightly miri setup
 
 # Integration tests run under Miri; keep each one's Miri time in seconds, not
 # minutes (see `cfg!(miri)` in them).
-tests=(--test smoke --test stress --test fuzz_regressions --test faults --test invariants
-  --test policy --test send_sync --test stats --test trim --test buffer_pool)
+tests=(--test it --test stress)
 # The Tree Borrows leg: the unit tests, and the one stress configuration that
 # goes through every unsafe path (private stacks, shared rings on every
 # overflow since its private stack holds one, steals, exit hooks, owned guards).
-tree_tests=(--test smoke --test stress -- --skip stress_defaults --skip stress_small_shards)
+tree_tests=(--test stress -- --skip stress_defaults --skip stress_small_shards)
+# ...and the smoke test from tests/it (a filter, so it runs on its own).
+tree_smoke=(--test it -- smoke::)
 
 status=0
 timed() { # label, command... (runs on after a failure, so every run is timed)
@@ -38,4 +46,6 @@ MIRIFLAGS="-Zmiri-strict-provenance" \
   timed "miri strict provenance" cargo +nightly miri test --no-fail-fast --lib "${tests[@]}"
 MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-tree-borrows" \
   timed "miri tree borrows" cargo +nightly miri test --no-fail-fast --lib "${tree_tests[@]}"
+MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-tree-borrows" \
+  timed "miri tree borrows (smoke)" cargo +nightly miri test --no-fail-fast "${tree_smoke[@]}"
 exit "$status"

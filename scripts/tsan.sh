@@ -2,7 +2,7 @@
 # Runs the multi-thread stress tests (tests/stress.rs: get/put/steal/trim/
 # get_owned/thread churn on many threads at once) under ThreadSanitizer, with
 # std rebuilt instrumented (-Zbuild-std) and no suppressions: any report fails
-# the run. (tests/fuzz_regressions.rs is left out: it runs one operation at a
+# the run. (tests/it/fuzz_regressions.rs is left out: it runs one operation at a
 # time, handed over through channels, so there is nothing for TSan to race.)
 set -euo pipefail
 cd "$(dirname "$0")/.."

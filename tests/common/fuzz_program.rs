@@ -2,7 +2,7 @@
 //! of worker threads and checked against a model after every step.
 //!
 //! Shared, as source, by the cargo-fuzz target (`fuzz/fuzz_targets/pool_ops.rs`)
-//! and by `tests/fuzz_regressions.rs`, so a crash found by the fuzzer replays
+//! and by `tests/it/fuzz_regressions.rs`, so a crash found by the fuzzer replays
 //! under plain `cargo test` through exactly the same code. It lives in a
 //! subdirectory of `tests/` so that cargo does not build it as a test crate of
 //! its own.
@@ -40,11 +40,25 @@
 //!   the budget plus one (uncharged private) object per shard.
 //! - I5: `Quiesce` flushes every worker and trims twice: nothing may stay idle.
 //! - `trim` returns exactly the number of objects it dropped.
+//!
+//! # Fault mode (issue 12)
+//!
+//! Opcode 0 with a nonzero argument is [`Op::Fault`]: it arms a one-shot
+//! fault plan, bit 0 `create`, bit 1 `reset`, bit 2 `weigh`, bit 3 `T::drop`:
+//! the next call of each armed callback panics (with a [`Planned`] payload),
+//! wherever it runs (a get, a return, a trim, a flush, a thread's exit hook).
+//! Every pool call the program makes catches a planned panic where it
+//! surfaces; all the checks above still hold after it (the model moves an
+//! object before the pool runs user code on it, so a panicking callback
+//! changes nothing the model does not know). A panic the plan did not throw
+//! fails the run, as does an abort.
 
 #![allow(dead_code)]
 
 use shardpool::{OwnedPooled, Pool, Pooled, Stats};
 use std::fmt;
+use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
@@ -93,6 +107,8 @@ struct Ledger {
 #[derive(Debug)]
 pub struct Tracker {
     ledger: Mutex<Ledger>,
+    /// The armed fault plan: bits of `FAULT_*`, each cleared when it fires.
+    armed: AtomicU8,
     /// Whether the pool weighs objects by `Obj::weight` (else by size).
     weigh_by_field: bool,
 }
@@ -114,7 +130,16 @@ impl Tracker {
     fn new(weigh_by_field: bool) -> Self {
         Tracker {
             ledger: Mutex::new(Ledger::default()),
+            armed: AtomicU8::new(0),
             weigh_by_field,
+        }
+    }
+
+    /// Panics (once per arming) if `fault` is armed, unless the thread is
+    /// already unwinding (a second panic would abort in any Rust code).
+    fn fire(&self, fault: u8) {
+        if self.armed.fetch_and(!fault, Ordering::SeqCst) & fault != 0 && !thread::panicking() {
+            std::panic::panic_any(Planned);
         }
     }
 
@@ -226,6 +251,38 @@ impl fmt::Debug for Obj {
     }
 }
 
+/// The payload of a panic the fault plan throws.
+pub struct Planned;
+
+pub const FAULT_CREATE: u8 = 1;
+pub const FAULT_RESET: u8 = 2;
+pub const FAULT_WEIGH: u8 = 4;
+pub const FAULT_DROP: u8 = 8;
+
+/// Runs one pool call, catching a planned panic (`None`); any other panic
+/// goes on.
+fn planned<R>(f: impl FnOnce() -> R) -> Option<R> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => Some(r),
+        Err(payload) if payload.is::<Planned>() => None,
+        Err(payload) => resume_unwind(payload),
+    }
+}
+
+/// Keeps planned panics out of the panic hook (libfuzzer's aborts on any
+/// panic, caught or not); every other panic still reaches it.
+fn quiet_planned_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.payload().is::<Planned>() {
+                previous(info);
+            }
+        }));
+    });
+}
+
 impl Drop for Obj {
     fn drop(&mut self) {
         // Only the pool drops objects during a run, and only idle ones: a held
@@ -237,6 +294,7 @@ impl Drop for Obj {
             State::Dropped,
             "I2: drop of an object that is not idle in the pool",
         );
+        self.tracker.fire(FAULT_DROP);
     }
 }
 
@@ -322,6 +380,9 @@ pub enum Take {
 pub enum Op {
     /// `get` and drop at once.
     GetPut,
+    /// Arm a one-shot fault plan (see "Fault mode"; encoded as opcode 0 with
+    /// a nonzero argument, so programs without faults read as before).
+    Fault(u8),
     /// Take one object and keep the guard; optionally set its weight (as if
     /// it grew while in use).
     Hold {
@@ -358,6 +419,7 @@ impl Op {
     pub fn decode(code: u8, arg: u8) -> Op {
         let arg_usize = arg as usize;
         match code % OPCODES {
+            0 if arg & 15 != 0 => Op::Fault(arg & 15),
             0 => Op::GetPut,
             1 => Op::Hold {
                 take: match arg & 3 {
@@ -387,6 +449,7 @@ impl Op {
     pub fn encode(&self) -> [u8; 2] {
         match *self {
             Op::GetPut => [0, 0],
+            Op::Fault(plan) => [0, plan & 15],
             Op::Hold { take, weight } => {
                 let mut arg = match take {
                     Take::Get => 0,
@@ -460,7 +523,7 @@ impl<'p> WorkerCtx<'p> {
     /// Returns this worker's `Pooled` guards in the order they were taken.
     fn return_all(&mut self) {
         for guard in self.held.drain(..) {
-            put_back(guard);
+            planned(|| put_back(guard));
         }
     }
 }
@@ -607,6 +670,7 @@ pub fn run(data: &[u8]) {
 
 /// Like [`run`], at most `max_ops` steps.
 pub fn run_with(data: &[u8], max_ops: usize) {
+    quiet_planned_panics();
     let (config, ops) = decode(data, max_ops);
     let trace = std::env::var_os("SHARDPOOL_FUZZ_TRACE").is_some();
     if trace {
@@ -647,22 +711,30 @@ fn build_pool(config: &Config, tracker: &Arc<Tracker>) -> Pool<Obj> {
         builder = builder.max_idle_bytes(bytes);
     }
     if config.weigh_by_field {
-        builder = builder.weigh(|o: &Obj| o.weight);
+        builder = builder.weigh(|o: &Obj| {
+            o.tracker.fire(FAULT_WEIGH);
+            o.weight
+        });
     }
     match config.reset {
         Reset::None => {}
         Reset::RejectEvery(k) => {
             builder = builder.reset(move |o: &mut Obj| {
+                o.tracker.fire(FAULT_RESET);
                 o.returns += 1;
                 !o.returns.is_multiple_of(k)
             });
         }
         Reset::RejectHeavierThan(max) => {
-            builder = builder.reset(move |o: &mut Obj| o.weight <= max)
+            builder = builder.reset(move |o: &mut Obj| {
+                o.tracker.fire(FAULT_RESET);
+                o.weight <= max
+            })
         }
     }
     let tracker = Arc::clone(tracker);
     builder.build(move || {
+        tracker.fire(FAULT_CREATE);
         let id = tracker.create(0, false);
         let weight = 1 + id % 16;
         tracker.set_weight(id, weight);
@@ -707,26 +779,32 @@ impl Run {
         let w = self.current;
         match op {
             Op::GetPut => {
-                self.exec(w, |ctx| {
-                    let guard = ctx.pool().get();
+                let got = self.exec(w, |ctx| {
+                    let guard = planned(|| ctx.pool().get())?;
                     handed_out(&guard);
-                    put_back(guard);
+                    planned(|| put_back(guard));
+                    Some(())
                 });
-                self.did.gets += 1;
+                if got.is_some() {
+                    self.did.gets += 1;
+                }
             }
+            Op::Fault(plan) => self.tracker.armed.store(plan, Ordering::SeqCst),
             Op::Hold { take, weight } => self.hold(take, weight),
             Op::HoldMany(n) => {
                 let ids = self.exec(w, move |ctx| {
                     let mut ids = Vec::new();
                     for _ in 0..n {
-                        let guard = ctx.pool().get();
+                        let Some(guard) = planned(|| ctx.pool().get()) else {
+                            continue;
+                        };
                         handed_out(&guard);
                         ids.push(guard.id);
                         ctx.held.push(guard);
                     }
                     ids
                 });
-                self.did.gets += n as u64;
+                self.did.gets += ids.len() as u64;
                 let held = ids.into_iter().map(|id| HeldRef::Local { worker: w, id });
                 self.held.extend(held);
             }
@@ -765,17 +843,19 @@ impl Run {
                         State::Idle,
                         "put of a value the program does not own",
                     );
-                    ctx.pool().put(value);
+                    planned(|| ctx.pool().put(value));
                 });
                 self.did.adopted += 1;
             }
             Op::Trim => self.trim_on(w),
-            Op::FlushLocal => self.exec(w, |ctx| ctx.pool().flush_local()),
+            Op::FlushLocal => {
+                self.exec(w, |ctx| planned(|| ctx.pool().flush_local()));
+            }
             Op::ExitThread => self.replace_worker(w),
             Op::Switch(i) => self.current = i,
             Op::Quiesce => {
                 for worker in 0..WORKERS {
-                    self.exec(worker, |ctx| ctx.pool().flush_local());
+                    self.exec(worker, |ctx| planned(|| ctx.pool().flush_local()));
                 }
                 self.trim_on(w);
                 self.trim_on(w);
@@ -793,9 +873,9 @@ impl Run {
         let held = match take {
             Take::Get | Take::TryGet => self.exec(w, move |ctx| {
                 let mut guard = if take == Take::Get {
-                    ctx.pool().get()
+                    planned(|| ctx.pool().get())?
                 } else {
-                    ctx.pool().try_get()?
+                    planned(|| ctx.pool().try_get())??
                 };
                 handed_out(&guard);
                 if let Some(weight) = weight {
@@ -808,9 +888,9 @@ impl Run {
             }),
             Take::GetOwned | Take::TryGetOwned => self.exec(w, move |ctx| {
                 let mut guard = if take == Take::GetOwned {
-                    ctx.pool().get_owned()
+                    planned(|| ctx.pool().get_owned())?
                 } else {
-                    ctx.pool().try_get_owned()?
+                    planned(|| ctx.pool().try_get_owned())??
                 };
                 handed_out(&guard);
                 if let Some(weight) = weight {
@@ -840,7 +920,7 @@ impl Run {
                     detach_value(&guard);
                     Some(Pooled::detach(guard))
                 } else {
-                    put_back(guard);
+                    planned(|| put_back(guard));
                     None
                 }
             }),
@@ -849,7 +929,7 @@ impl Run {
                     detach_value(&guard);
                     Some(OwnedPooled::detach(guard))
                 } else {
-                    put_back(guard);
+                    planned(|| put_back(guard));
                     None
                 }
             }),
@@ -862,7 +942,9 @@ impl Run {
 
     fn trim_on(&mut self, w: usize) {
         let before = self.tracker.census().dropped;
-        let n = self.exec(w, |ctx| ctx.pool().trim());
+        let Some(n) = self.exec(w, |ctx| planned(|| ctx.pool().trim())) else {
+            return; // a `T::drop` panicked: the count did not come back
+        };
         let after = self.tracker.census().dropped;
         assert_eq!(
             n,
@@ -935,6 +1017,8 @@ impl Run {
     /// dropped (before the workers exit, and with owned guards still out, if
     /// the header asks), and every object must then have been dropped once.
     fn finish(mut self) {
+        // The end is the program's own cleanup, not a place for faults.
+        self.tracker.armed.store(0, Ordering::SeqCst);
         for w in 0..WORKERS {
             self.exec(w, |ctx| ctx.return_all());
         }

@@ -1,8 +1,8 @@
 //! `BufferPool`: size classes over the sharded core, one budget across them.
 //!
-//! Every test here takes `SERIAL`: `trim_all` trims every pool in the
-//! process, so a test that calls it would otherwise age the idle buffers of
-//! whichever test runs beside it.
+//! Every test here takes `SERIAL`, one at a time, so that their large
+//! buffers are not all alive at once. The one that calls `trim_all` (which
+//! trims every pool in the process) runs in a child process.
 
 use proptest::prelude::*;
 use shardpool::{BufferBuildError, BufferPool, BufferStats, OwnedPooledBuf, PooledBuf, Stats};
@@ -350,22 +350,26 @@ fn two_trims_empty_every_class() {
 
 /// `trim_all` reaches a `BufferPool`'s classes: each is a registered pool.
 #[test]
+/// (In a child process: `trim_all` trims every pool in the process.)
 fn trim_all_reaches_every_class() {
-    let _serial = serial();
-    let pool = BufferPool::new();
-    for c in 0..15 {
-        drop(pool.get(256 << c));
-    }
-    assert_eq!(pool.stats().total.idle, 15);
-    shardpool::trim_all();
-    shardpool::trim_all();
-    let stats = pool.stats();
-    assert_eq!(
-        (stats.total.idle, stats.total.dropped_by_trim),
-        (0, 15),
-        "{stats:?}"
-    );
-    assert_eq!(stats.charged_bytes, 0);
+    crate::child::isolated(module_path!(), "trim_all_reaches_every_class", || {
+        let _serial = serial();
+        let pool = BufferPool::new();
+        for c in 0..15 {
+            drop(pool.get(256 << c));
+        }
+        assert_eq!(pool.stats().total.idle, 15);
+        shardpool::trim_all();
+        shardpool::trim_all();
+        let stats = pool.stats();
+        assert_eq!(
+            (stats.total.idle, stats.total.dropped_by_trim),
+            (0, 15),
+            "{stats:?}"
+        );
+        assert_eq!(stats.charged_bytes, 0);
+        format!("{:?}", stats.total)
+    });
 }
 
 /// `detach` takes a buffer out of the pool's care (counted); `put` hands any

@@ -1,11 +1,10 @@
 //! The design's invariants, each proven by a test that would fail if it broke.
 //! (I3 is a performance property, checked by `benches/` and
-//! `scripts/fast_path_instructions.sh`; I5 is in `trim.rs`; I7 in `faults.rs`;
-//! I8 in `send_sync.rs`.)
+//! `scripts/fast_path_instructions.sh`; I5 is in `trim.rs`; I7 in
+//! `faults.rs`; I9 in `callback_faults.rs` and `fault_injection.rs`; I8 in
+//! `auto_traits.rs`.)
 
-mod common;
-
-use common::{Ledger, Obj, iters};
+use crate::common::{Ledger, Obj, iters};
 use shardpool::{Pool, Stats};
 use std::sync::{Arc, Barrier};
 use std::thread;

@@ -13,14 +13,13 @@
 //!   private stack on top of it, so the shard holds 2 > 1 + 0 idle objects
 //!   (I4). `flush_local` followed by returns does the same.
 //! - `hand_written_seeds`: readable programs that together use every
-//!   operation and configuration bit; they are also the fuzzer's seed corpus.
+//!   operation and configuration bit (`seed-faults`: the fault mode of
+//!   issue 12); they are also the fuzzer's seed corpus.
 //!   Under Miri (no file access) only these run, each cut short.
 //! - `seed_files_are_current`: the seed files match the programs here
-//!   (`SHARDPOOL_WRITE_SEEDS=1 cargo test --test fuzz_regressions` rewrites them).
+//!   (`SHARDPOOL_WRITE_SEEDS=1 cargo test --test it fuzz_regressions` rewrites them).
 
-#[path = "common/fuzz_program.rs"]
-mod program;
-
+use crate::fuzz_program as program;
 use program::{Config, Op, Reset, Take};
 use std::path::PathBuf;
 
@@ -325,6 +324,41 @@ fn seeds() -> Vec<(&'static str, Config, Vec<Op>)> {
                 ExitThread,
                 Switch(0),
                 PutBack(0),
+                Quiesce,
+            ],
+        ),
+        (
+            // Fault mode (issue 12): each callback panics once where the pool
+            // runs it — create in a get, reset and weigh on returns, T::drop
+            // in a trim, and weigh and T::drop in a thread's exit hook.
+            "seed-faults",
+            Config {
+                max_idle_per_thread: 1,
+                max_idle_bytes: Some(64),
+                weigh_by_field: true,
+                reset: Reset::RejectEvery(2),
+                ..DEFAULT
+            },
+            vec![
+                Fault(program::FAULT_CREATE),
+                GetPut,
+                hold(),
+                Fault(program::FAULT_RESET),
+                PutBack(0),
+                HoldMany(4),
+                Fault(program::FAULT_WEIGH),
+                PutBack(0),
+                PutBack(0),
+                PutBack(0),
+                PutBack(0),
+                Fault(program::FAULT_DROP),
+                Trim,
+                Trim,
+                HoldMany(3),
+                PutBack(0),
+                PutBack(0),
+                Fault(program::FAULT_WEIGH | program::FAULT_DROP),
+                ExitThread,
                 Quiesce,
             ],
         ),

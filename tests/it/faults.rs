@@ -1,9 +1,7 @@
 //! I7: misuse and faults leave the pool consistent, and each has a defined,
 //! documented outcome in which nothing is lost silently.
 
-mod common;
-
-use common::{Ledger, Obj};
+use crate::common::{Ledger, Obj};
 use shardpool::Pool;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};

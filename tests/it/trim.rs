@@ -1,9 +1,7 @@
 //! Trimming (I5): Go's victim rule, what one trim reaches, `flush_local`,
 //! and `trim_all`.
 
-mod common;
-
-use common::Ledger;
+use crate::common::Ledger;
 use shardpool::Pool;
 use std::sync::Arc;
 use std::thread;
@@ -117,16 +115,20 @@ fn other_live_threads_private_stacks_wait_for_their_owner() {
 
 /// `trim_all` trims every live pool in the process, whatever its type.
 #[test]
+/// (In a child process: it trims every pool in the process.)
 fn trim_all_reaches_every_pool() {
-    let strings = Pool::new(String::new);
-    let vecs = Pool::new(Vec::<u64>::new);
-    drop(strings.get());
-    drop(vecs.get());
-    shardpool::trim_all();
-    shardpool::trim_all();
-    assert_eq!(strings.stats().idle, 0);
-    assert_eq!(vecs.stats().idle, 0);
-    assert!(strings.stats().trims >= 2);
+    crate::child::isolated(module_path!(), "trim_all_reaches_every_pool", || {
+        let strings = Pool::new(String::new);
+        let vecs = Pool::new(Vec::<u64>::new);
+        drop(strings.get());
+        drop(vecs.get());
+        shardpool::trim_all();
+        shardpool::trim_all();
+        assert_eq!(strings.stats().idle, 0);
+        assert_eq!(vecs.stats().idle, 0);
+        assert!(strings.stats().trims >= 2);
+        format!("{:?}", strings.stats())
+    });
 }
 
 /// Trimming an empty pool, and trimming often, is harmless.

@@ -9,9 +9,7 @@
 //! exactly when the thread's shard is under its cap, and two trims with no
 //! use in between leave nothing idle (I5).
 
-mod common;
-
-use common::{Ledger, Obj, iters};
+use crate::common::{Ledger, Obj, iters};
 use proptest::prelude::*;
 use shardpool::{Pool, Pooled};
 use std::sync::Arc;
