@@ -3,8 +3,11 @@
 # under Miri (their iteration counts are reduced under cfg(miri)):
 #   1. with -Zmiri-strict-provenance (Stacked Borrows, the default model);
 #   2. with -Zmiri-strict-provenance -Zmiri-tree-borrows, on a smaller subset.
-# Not run under Miri: tests/http_server.rs (sockets and an async runtime; it
-# tests the example server, not the pool's unsafe code); tests/memory.rs (it
+# Not run under Miri: the example server's tests (server/tests/, another
+# package: sockets and an async runtime, not the pool's unsafe code);
+# tests/metrics.rs, tests/pressure.rs, tests/release.rs and
+# tests/production.rs (a recorder, the trimmer thread's wall-clock waits,
+# glibc, child processes: no unsafe code of ours); tests/memory.rs (it
 # measures the process's heap); the trybuild compile-fail test in
 # tests/it/auto_traits.rs (it runs rustc); and the loom models (they need
 # --cfg shardpool_loom; scripts/loom.sh runs them).

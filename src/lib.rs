@@ -63,9 +63,11 @@ mod config;
 mod get;
 mod guard;
 mod inner;
+mod metrics;
 pub mod policy;
 mod pool;
 mod put;
+mod release;
 mod shard;
 mod stats;
 mod sync;
@@ -74,6 +76,8 @@ mod unwind;
 
 pub mod implementation;
 
+#[cfg(feature = "metrics")]
+pub use crate::metrics::record_metrics;
 pub use buffer::{
     BufferBuildError, BufferPool, BufferPoolBuilder, BufferStats, ClassStats, OwnedPooledBuf,
     PooledBuf,
@@ -83,8 +87,10 @@ pub use config::{BuildError, DEFAULT_MAX_IDLE_PER_THREAD, MAX_IDLE_PER_THREAD_LI
 pub use guard::{OwnedPooled, Pooled};
 pub use policy::Recycle;
 pub use pool::Pool;
+pub use release::release_to_os;
 pub use stats::{PoolStats, Stats};
 pub use trim::background::BackgroundTrimmer;
+pub use trim::pressure::{PressureConfig, PressureWatcher};
 pub use trim::registry::{stats_all, trim_all};
 
 /// Flushes the calling thread's private stacks of every live pool it has

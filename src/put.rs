@@ -11,42 +11,39 @@ impl<T: Send + 'static> Inner<T> {
     /// Returns an object from a guard's `Drop`.
     #[inline(always)]
     pub(crate) fn put_from_guard(&self, value: Box<T>) {
-        if std::thread::panicking() {
-            self.put_unwinding(value);
-        } else {
-            self.put(value);
-        }
+        self.put_checked(value, true);
     }
 
-    /// Returns an object (guard drop or `Pool::put`). The fast path ends on
-    /// the calling thread's private stack.
+    /// Returns an object handed in by `Pool::put`.
     #[inline(always)]
     pub(crate) fn put(&self, value: Box<T>) {
-        let value = match &self.reset {
-            None => value,
-            Some(reset) => {
-                // If `reset` panics, `Resetting::drop` counts the object and
-                // drops it with any panic of its own `Drop` caught, so the
-                // unwind goes on with the policy's panic alone. A guard rather
-                // than `catch_unwind`: its landing pad is one call, which keeps
-                // this path small enough to inline.
-                let raw = Box::into_raw(value);
-                let resetting = Resetting {
-                    inner: self,
-                    value: raw,
-                };
-                // SAFETY: `raw` came from a box a moment ago and nothing else
-                // refers to it; the `&mut` ends with the call.
-                let keep = reset(unsafe { &mut *raw });
-                std::mem::forget(resetting);
-                // SAFETY: `raw` is the box we took apart above, used once.
-                let value = unsafe { Box::from_raw(raw) };
-                if !keep {
-                    return self.reject(value, Event::dropped_by_policy, None);
+        self.put_checked(value, false);
+    }
+
+    /// The return path: reset policy → private stack (the fast path) →
+    /// shared list → drop, counted.
+    ///
+    /// A guard dropped while its thread unwinds may hold a half-updated
+    /// object: it is kept only if the reset policy runs to completion and
+    /// accepts it. With a policy that is what always happens, so only a pool
+    /// without one asks whether the thread is panicking. The policy runs
+    /// under `catch_unwind` either way: a panic in it drops the object
+    /// (counted), then propagates, or is contained if the thread was already
+    /// unwinding (a second panic escaping a drop would abort).
+    #[inline(always)]
+    fn put_checked(&self, mut value: Box<T>, from_guard: bool) {
+        match &self.reset {
+            Some(reset) => match catch_unwind(AssertUnwindSafe(|| reset(&mut value))) {
+                Ok(true) => {}
+                Ok(false) => return self.reject(value, Event::dropped_by_policy, None),
+                Err(panic) => return self.reject(value, Event::dropped_by_panic, Some(panic)),
+            },
+            None => {
+                if from_guard && std::thread::panicking() {
+                    return self.reject(value, Event::dropped_by_panic, None);
                 }
-                value
             }
-        };
+        }
         self.store(value);
     }
 
@@ -87,33 +84,6 @@ impl<T: Send + 'static> Inner<T> {
         }
         owner.ring().push(entry(value, epoch, 0));
         self.fit_limit(owner);
-    }
-
-    /// A guard dropped during a panic: the object may be half-updated, so it
-    /// is kept only if the reset policy runs to completion and accepts it.
-    /// Nothing here may panic out: that would abort the process.
-    #[cold]
-    fn put_unwinding(&self, mut value: Box<T>) {
-        let accepted = match &self.reset {
-            Some(reset) => catch_unwind(AssertUnwindSafe(|| reset(&mut value))).unwrap_or(false),
-            None => false,
-        };
-        if accepted {
-            self.store(value);
-        } else {
-            self.reject(value, Event::dropped_by_panic, None);
-        }
-    }
-
-    /// A reset policy panicked with `value` in hand: count it, then drop it
-    /// without letting a panic of its own `Drop` escape (that would abort,
-    /// since the policy's panic is already unwinding).
-    #[cold]
-    #[inline(never)]
-    fn reset_panicked(&self, value: Box<T>) {
-        self.count(Event::returned_elsewhere, 1);
-        self.count(Event::dropped_by_panic, 1);
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(value)));
     }
 
     /// Counts a return the pool will not keep, then drops it (and re-raises
@@ -206,25 +176,7 @@ impl<T: Send + 'static> Inner<T> {
     /// list keeps roughly the order they went idle in).
     pub(crate) fn flush_private(&self, owner: Owner<'_, T>, drops: &mut Dropper) {
         while let Some((value, stamp)) = owner.remove_bottom() {
-            owner.shard().counters.moved_out.bump();
             self.store_shared(owner, value, stamp, drops);
         }
-    }
-}
-
-/// Drops the object, counted, if a reset policy unwinds (see `Inner::put`).
-struct Resetting<'a, T: Send + 'static> {
-    inner: &'a Inner<T>,
-    /// A box taken apart with `Box::into_raw` for the policy's call.
-    value: *mut T,
-}
-
-impl<T: Send + 'static> Drop for Resetting<'_, T> {
-    fn drop(&mut self) {
-        // Only reached while unwinding out of `reset` (on success the guard is
-        // forgotten). SAFETY: `value` is the box `put` took apart, not yet
-        // rebuilt, and the policy's `&mut` to it is gone with its frame.
-        let value = unsafe { Box::from_raw(self.value) };
-        self.inner.reset_panicked(value);
     }
 }

@@ -58,6 +58,16 @@ impl Dropper {
     }
 }
 
+impl Dropper {
+    /// Forgets a caught panic (the objects were counted and dropped) where
+    /// re-raising it would lose an object in hand.
+    pub(crate) fn forget(self) {
+        if let Some(payload) = self.panic {
+            let _ = catch_unwind(AssertUnwindSafe(|| drop(payload)));
+        }
+    }
+}
+
 /// Whether a panic may propagate from here: not while another one unwinds
 /// (that aborts), and not from a thread's exit hook (a panic escaping a
 /// thread-local destructor aborts).

@@ -301,9 +301,13 @@ impl<'a, T> RingOwner<'a, T> {
         // Relaxed: `tail` is written only by us, the owner.
         let tail = ring.tail.load(Ordering::Relaxed);
         let seg = self.with_end(|end| {
-            // SAFETY (deref): the newest segment is never freed by removers
-            // (its `next` is null) and only we free it, under the claim.
-            if end.last.is_null() || !unsafe { &*end.last }.holds(tail) {
+            let full = end.last.is_null() || {
+                // SAFETY: the newest segment is never freed by removers (its
+                // `next` is null) and only we free it, under the claim.
+                let last = unsafe { &*end.last };
+                !last.holds(tail)
+            };
+            if full {
                 end.last = self.link(end.last, tail);
             }
             end.last
@@ -360,37 +364,54 @@ impl<'a, T> RingOwner<'a, T> {
     }
 
     /// Removes the `take` newest entries under `claim` (the owner's refill;
-    /// `take <= claim.len()`), handing them to `sink` newest first with their
-    /// rank (0 for the newest), then frees the segments above the new `tail`.
+    /// `take <= claim.len()`), handing them to `sink` newest first, then
+    /// frees the segments above the new `tail`.
+    ///
+    /// Unwind-safe: `tail` moves below each entry before it is handed out,
+    /// so a panicking `sink` can never make one be read twice (the rest stay
+    /// in the ring), and the segments above `tail` are freed on the way out
+    /// even then, so the ring's shape survives too.
     pub(crate) fn pop_newest(
         &self,
         claim: &mut Claim<'a, T>,
         take: usize,
-        mut sink: impl FnMut(usize, Entry<T>),
+        mut sink: impl FnMut(Entry<T>),
     ) {
         assert!(ptr::eq(claim.ring, self.ring) && take <= claim.len());
-        if take == 0 {
-            return;
+        /// Runs `trim_above` when the refill ends, by return or by unwind.
+        struct Finish<'r, 'a, T> {
+            owner: &'r RingOwner<'a, T>,
+            claim: &'r mut Claim<'a, T>,
         }
-        // The entry just below `tail` is in our newest segment, or the one
-        // before it when `tail` sits exactly at the newest one's start.
-        let mut seg = self.with_end(|end| end.last);
-        for rank in 0..take {
-            let index = claim.tail.wrapping_sub(1);
-            // SAFETY: segments are freed only under the claim (ours); `prev`
-            // is kept current by whoever frees the older one.
-            while !unsafe { &*seg }.holds(index) {
-                seg = unsafe { &*seg }.prev.load(Ordering::Relaxed);
+        impl<T> Drop for Finish<'_, '_, T> {
+            fn drop(&mut self) {
+                self.owner.trim_above(self.claim);
             }
-            claim.tail = index;
+        }
+        let finish = Finish { owner: self, claim };
+        // The entry just below `tail` is in our newest segment, or an older
+        // one when `tail` sits at or below the newest one's start.
+        let mut seg = self.with_end(|end| end.last);
+        for _ in 0..take {
+            let index = finish.claim.tail.wrapping_sub(1);
+            loop {
+                // SAFETY: segments are freed only under the claim (ours), and
+                // `prev` is kept current by whoever frees the older one, so
+                // the walk from our newest segment meets only live ones.
+                let s = unsafe { &*seg };
+                if s.holds(index) {
+                    break;
+                }
+                seg = s.prev.load(Ordering::Relaxed);
+            }
+            finish.claim.tail = index;
             // Relaxed: the next claim holder orders itself after us through
             // `claimed`, and the only other writer of `tail` is us.
             self.ring.tail.store(index, Ordering::Relaxed);
             // SAFETY: `index` was in `head..tail` under our claim and `tail`
             // has moved below it, so this is its only read.
-            sink(rank, unsafe { (*seg).read(index) });
+            sink(unsafe { (*seg).read(index) });
         }
-        self.trim_above(claim);
     }
 
     /// Frees the segments wholly above `claim.tail` (emptied by a refill),
@@ -399,10 +420,11 @@ impl<'a, T> RingOwner<'a, T> {
         let tail = claim.tail;
         let keep = self.with_end(|end| {
             let mut seg = end.last;
-            // SAFETY: as in `pop_newest`; we hold the claim.
-            while !seg.is_null() && !unsafe { &*seg }.holds(tail) {
-                let prev = unsafe { &*seg }.prev.load(Ordering::Relaxed);
-                if prev.is_null() {
+            while !seg.is_null() {
+                // SAFETY: as in `pop_newest`; we hold the claim.
+                let s = unsafe { &*seg };
+                let prev = s.prev.load(Ordering::Relaxed);
+                if s.holds(tail) || prev.is_null() {
                     break;
                 }
                 seg = prev;
@@ -496,7 +518,10 @@ impl<T> Claim<'_, T> {
     fn free_consumed(&mut self) {
         let removers = &self.ring.removers;
         loop {
-            let first = removers.first.load(Ordering::Relaxed);
+            // Acquire: pairs with the owner's release store in `link`, which
+            // publishes an empty ring's first segment without the claim (loom,
+            // `first_segment_link_races_trim`, found this load was Relaxed).
+            let first = removers.first.load(Ordering::Acquire);
             if first.is_null() {
                 return;
             }
@@ -616,9 +641,9 @@ mod tests {
             let mut claim = ring.claim();
             let take = SEGMENT + 5;
             let mut got = Vec::new();
-            owner(&ring).pop_newest(&mut claim, take, |rank, e| got.push((rank, *e.value)));
+            owner(&ring).pop_newest(&mut claim, take, |e| got.push(*e.value));
             drop(claim);
-            let expect: Vec<_> = (0..take).map(|r| (r, n - 1 - r as u64)).collect();
+            let expect: Vec<_> = (n - take as u64..n).rev().collect();
             assert_eq!(got, expect);
             assert_eq!(ring.len(), n as usize - take);
             assert_eq!(ring.segments(), 2, "the top segment is freed");
@@ -656,5 +681,92 @@ mod tests {
         assert!(claim.pop_oldest().is_some());
         drop(claim);
         drop(ring);
+    }
+}
+
+/// Test-only hook for the loom models: a free is a write to every part of
+/// the segment, so loom reports a free that is not ordered after some other
+/// thread's access to the segment (and, while the freed memory still holds
+/// loom's bookkeeping, an access after the free).
+#[cfg(all(test, shardpool_loom))]
+impl<T> Drop for Segment<T> {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            slot.with_mut(|_| ());
+        }
+        self.next.with_mut(|_| ());
+        self.prev.with_mut(|_| ());
+    }
+}
+
+/// Test-only hook for the loom models (`src/tests/loom_ring.rs`).
+#[cfg(all(test, shardpool_loom))]
+impl<T> RingOwner<'_, T> {
+    /// Checks the ring's shape under the claim (waiting for it) and returns
+    /// how many segments it holds: `first` leads, through `next`, to the
+    /// owner's newest segment, whose `next` is null; `prev` links back;
+    /// bases are contiguous; `head..tail` lies within the segments; no
+    /// segments means no entries.
+    pub(crate) fn check_shape(&self) -> usize {
+        let claim = self.ring.claim();
+        let (head, tail) = (claim.head, claim.tail);
+        assert!(
+            tail.wrapping_sub(head) <= u32::MAX / 2,
+            "head {head} passed tail {tail}"
+        );
+        let first = self.ring.removers.first.load(Ordering::Acquire);
+        let last = self.with_end(|end| end.last);
+        if first.is_null() {
+            assert!(
+                last.is_null(),
+                "the owner's newest segment is not linked from `first`"
+            );
+            assert_eq!(head, tail, "entries held with no segment");
+            return 0;
+        }
+        assert!(!last.is_null(), "segments linked but the owner has none");
+        // SAFETY: we hold the claim, so every segment reachable from `first`
+        // stays alive, and we are the owner, so none is being linked.
+        let at = |seg: *mut Segment<T>| unsafe { &*seg };
+        let first_base = at(first).base;
+        assert!(
+            tail.wrapping_sub(first_base) <= u32::MAX / 2
+                && head.wrapping_sub(first_base) <= tail.wrapping_sub(first_base),
+            "head {head} or tail {tail} below the oldest segment's base {first_base}"
+        );
+        let mut count = 0;
+        let mut seg = first;
+        let mut before: *mut Segment<T> = ptr::null_mut();
+        loop {
+            let s = at(seg);
+            count += 1;
+            assert_eq!(
+                s.prev.load(Ordering::Relaxed),
+                before,
+                "`prev` does not link back"
+            );
+            let next = s.next.load(Ordering::Acquire);
+            if seg == last {
+                assert!(next.is_null(), "the owner's newest segment has a `next`");
+                let into = tail.wrapping_sub(s.base) as usize;
+                assert!(
+                    into <= SEGMENT,
+                    "tail {tail} outside the newest segment (base {})",
+                    s.base
+                );
+                return count;
+            }
+            assert!(
+                !next.is_null(),
+                "the owner's newest segment is not reachable from `first`"
+            );
+            assert_eq!(
+                at(next).base,
+                s.base.wrapping_add(SEGMENT as u32),
+                "segments are not contiguous"
+            );
+            before = seg;
+            seg = next;
+        }
     }
 }

@@ -28,6 +28,12 @@ const MAX_SLEEP: Duration = Duration::from_millis(250);
 /// instead, with no extra thread:
 ///
 /// ```no_run
+/// # // A stand-in for tokio's timer, so the crate needs no tokio to test this.
+/// # mod tokio { pub mod time {
+/// #     pub struct Interval;
+/// #     impl Interval { pub async fn tick(&mut self) {} }
+/// #     pub fn interval(_: std::time::Duration) -> Interval { Interval }
+/// # } }
 /// # async fn example() {
 /// // e.g. in a tokio task
 /// let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -51,13 +57,13 @@ struct Running {
 
 #[derive(Default)]
 struct Signal {
-    /// (stop requested, wake-up pending)
-    state: Mutex<(bool, bool)>,
+    /// Stop requested.
+    state: Mutex<bool>,
     wake: Condvar,
 }
 
 impl Signal {
-    fn lock(&self) -> MutexGuard<'_, (bool, bool)> {
+    fn lock(&self) -> MutexGuard<'_, bool> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -115,8 +121,7 @@ impl Drop for BackgroundTrimmer {
         };
         if let Some(r) = last {
             {
-                let mut state = r.signal.lock();
-                state.0 = true;
+                *r.signal.lock() = true;
             }
             r.signal.wake.notify_all();
             // A pool's `T::drop` running on the trimmer thread could drop the
@@ -145,17 +150,22 @@ fn run(signal: &Signal) {
             // `pool` drops here, outside the registry lock; if it was the last
             // handle, the pool is dropped on this thread.
         }
-        let mut state = signal.lock();
-        if !state.0 && !state.1 {
-            state = signal
+        // Memory-pressure trimming (issue 13, `trim/pressure.rs`): poll the
+        // `PressureWatcher`s, trim on pressure, wake for the next poll.
+        if let Some(next_poll) = crate::trim::pressure::poll() {
+            sleep = sleep.min(next_poll);
+        }
+        crate::metrics::on_trimmer_tick();
+        let mut stop = signal.lock();
+        if !*stop {
+            stop = signal
                 .wake
-                .wait_timeout(state, sleep)
+                .wait_timeout(stop, sleep)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        if state.0 {
+        if *stop {
             return;
         }
-        state.1 = false;
     }
 }

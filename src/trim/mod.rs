@@ -13,11 +13,13 @@
 //!   mod.rs         the victim rule, trim and clear, an owner catching up
 //!   interval.rs    at most one automatic trim per interval
 //!   background.rs  the one background trimmer thread
+//!   pressure.rs    opt-in trimming on memory pressure, on that thread
 //!   registry.rs    every live pool, weakly (trim_all, stats_all)
 //! ```
 
 pub(crate) mod background;
 pub(crate) mod interval;
+pub(crate) mod pressure;
 pub(crate) mod registry;
 
 use crate::inner::Inner;
@@ -111,7 +113,6 @@ impl<T: Send + 'static> Inner<T> {
             moved = true;
             while let Some((value, _)) = owner.remove_where(|stamp| is_stale(stamp, epoch)) {
                 let counters = &owner.shard().counters;
-                counters.moved_out.bump();
                 counters.dropped_by_trim.bump();
                 dropped += 1;
                 drops.drop(value);

@@ -282,3 +282,49 @@ fn detach_and_put_are_counted() {
         stats.detached + stats.dropped() + stats.idle
     );
 }
+
+/// Counts drops of [`Bomb`]s.
+static BOMB_DROPS: AtomicUsize = AtomicUsize::new(0);
+
+/// An object whose `Drop` always panics.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        BOMB_DROPS.fetch_add(1, SeqCst);
+        if !std::thread::panicking() {
+            panic!("Bomb dropped");
+        }
+    }
+}
+
+/// `T::drop` panics for every object a trim drops: the trim still drops
+/// (and counts) every stale object, then re-raises the first panic; a
+/// second panic never meets the first (which would abort), and the pool is
+/// consistent afterwards.
+#[test]
+fn panicking_drops_during_a_trim_are_all_counted() {
+    let pool = Pool::builder().max_idle_per_thread(8).build(|| Bomb);
+    // Three idle objects in an exited thread's shared list.
+    let other = pool.clone();
+    std::thread::spawn(move || drop((0..3).map(|_| other.get()).collect::<Vec<_>>()))
+        .join()
+        .unwrap();
+    assert_eq!(pool.stats().idle, 3);
+    pool.trim(); // marks them
+    let before = BOMB_DROPS.load(SeqCst);
+    let second = catch_unwind(AssertUnwindSafe(|| pool.trim()));
+    let message = second.unwrap_err();
+    assert_eq!(message.downcast_ref::<&str>(), Some(&"Bomb dropped"));
+    assert_eq!(BOMB_DROPS.load(SeqCst) - before, 3, "all three dropped");
+    let stats = pool.stats();
+    assert_eq!((stats.idle, stats.dropped_by_trim), (0, 3), "{stats:?}");
+    assert_eq!(stats.in_use(), 0, "{stats:?}");
+    // And the pool keeps working; dropping it drops the last Bomb, whose
+    // panic comes out of the pool's drop once the pool is torn down.
+    drop(pool.get());
+    assert_eq!(pool.stats().idle, 1);
+    let before = BOMB_DROPS.load(SeqCst);
+    assert!(catch_unwind(AssertUnwindSafe(|| drop(pool))).is_err());
+    assert_eq!(BOMB_DROPS.load(SeqCst) - before, 1);
+}
