@@ -791,8 +791,8 @@ fn quiet_planned_panics() {
 /// core before issue 12's fix, aborts in the first case (a panic escaping a
 /// thread's exit hook, reproduction 4), and with re-entry only,
 /// `take - 1 <= limit` and a SIGSEGV (reproduction 1); on the first fixed core
-/// (CORE-READY), one object's drop uncounted when callbacks panic on several
-/// threads or panic and re-enter (`replay_*` below).
+/// (CORE-READY), an object taken by a `get` that then re-raised a stale
+/// object's `Drop` panic, lost uncounted (`replay_*` below; fixed in 09102b2).
 #[test]
 fn callbacks_that_panic_or_reenter_anywhere() {
     isolated(
@@ -845,9 +845,10 @@ fn replay(case: Case) {
 /// Found on the first core with contained callback panics (merge of
 /// CORE-READY): `create` re-entering the other pool (get, trim) and every
 /// `T::drop` panicking, with a short-lived thread that leaves guards to its
-/// thread-local destructors: pool a's `created + adopted` ends one above
-/// `idle + dropped()`, though every object is dropped exactly once (a drop
-/// went uncounted).
+/// thread-local destructors: pool a's `created + adopted` ended one above
+/// `idle + dropped()`, though every object was dropped exactly once (a `get`
+/// re-raised a stale object's panicking `Drop` after taking an object, which
+/// then unwound out uncounted; fixed on main in 09102b2).
 #[test]
 fn replay_reentrant_create_panicking_drop_thread_exit() {
     isolated(
