@@ -319,10 +319,7 @@ impl State {
                 std::panic::panic_any(PlannedFault)
             }
             Act::Reenter(ops) => {
-                let budget = self
-                    .reentries_left
-                    .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1));
-                if DEPTH.get() >= 2 || budget.is_err() {
+                if DEPTH.get() >= 2 || !self.take_reentry() {
                     return;
                 }
                 let Some(pools) = self.pools.get().and_then(Weak::upgrade) else {
@@ -341,6 +338,21 @@ impl State {
                 DEPTH.set(DEPTH.get() - 1);
             }
         }
+    }
+
+    /// Takes one re-entry from the case's budget, if any is left.
+    fn take_reentry(&self) -> bool {
+        let mut left = self.reentries_left.load(SeqCst);
+        while left > 0 {
+            match self
+                .reentries_left
+                .compare_exchange(left, left - 1, SeqCst, SeqCst)
+            {
+                Ok(_) => return true,
+                Err(now) => left = now,
+            }
+        }
+        false
     }
 
     /// Runs `f`, catching a panic and recording it if the plan did not throw it.

@@ -204,6 +204,9 @@ proptest! {
 
     /// One worker: the exact model (reuse, cap, victim rule) plus invariants.
     #[test]
+    // Not under Miri: proptest's failure file needs the working directory,
+    // which Miri's isolation refuses (and scripts/miri.sh never ran it).
+    #[cfg_attr(miri, ignore)]
     fn one_thread_matches_the_model(cap in 0usize..6, ops in prop::collection::vec(op(1), 1..60)) {
         run_program(1, cap, ops);
     }
@@ -211,6 +214,7 @@ proptest! {
     /// Three workers: invariants on every step, objects crossing threads by
     /// steals, flushes and exits.
     #[test]
+    #[cfg_attr(miri, ignore)] // as above
     fn three_threads_keep_the_invariants(cap in 0usize..6, ops in prop::collection::vec(op(3), 1..80)) {
         run_program(3, cap, ops);
     }
