@@ -3,31 +3,58 @@
 //!
 //! ```text
 //! cargo run --release --example compare
+//! cargo run --profile perf --example compare     # fat LTO, one codegen unit (docs/performance.md)
 //! cargo run --release --example compare -- --workloads single,handoff --threads 2,4 --size 16384
 //! cargo run --release --example compare -- --help
 //! ```
 //!
-//! * **shardpool**: `Pool::new(create)`, guards dropped to return.
-//! * **fresh**: allocate on every get, drop on every put (this binary's global
-//!   allocator: the system's; the criterion suite also has mimalloc and jemalloc).
-//! * **floor**: a `thread_local!` `RefCell<Vec<T>>` free list, used by hand
-//!   (no pool can beat it on one thread); for `handoff`, the consumer sends
-//!   each buffer back to the producer through a second channel.
+//! * **floor**: the bare loop on a `thread_local!` `RefCell<Vec<T>>` free
+//!   list, per operation: pop (create on a miss) → the work →
+//!   `black_box(&mut b)` → reset (`clear()`) → push; nothing else (no guard,
+//!   no slot, no dyn call). No pool can beat it on one thread.
+//! * **shardpool**: configured as a user would, `Pool::builder().reset(clear)
+//!   .max_idle_per_thread(256).build(create)`, used as a user writes it:
+//!   `let mut b = pool.get(); work; black_box(&mut *b); drop(b)`.
+//! * **fresh**: the same loop with `create()` for get and a drop for put
+//!   (this binary's global allocator: the system's; `perf_tables` and the
+//!   criterion suite in `benchmarks/` also have mimalloc and jemalloc).
+//!
+//! What each workload's loop does (the work is the same for all three):
+//!
+//! * `single`: get a 4 KiB `Vec<u8>`, `extend_from_slice` 64 bytes, return.
+//! * `parallel`: `single` on each of `--threads` threads at once (default 2
+//!   and 8; 8 threads oversubscribe a 2-core machine).
+//! * `hold32`: get 32 (64 bytes written into each), then return all 32;
+//!   `hold32x2`: the same on 2 threads.
+//! * `big`: a 256 KiB `Vec<u8>` (past glibc's mmap threshold), one byte
+//!   written in each 4 KiB page; `big_x2` on 2 threads.
+//! * `request`: parse a fixed 16-header HTTP request into a pooled `Request`
+//!   (owned strings, a header vector); `request_x2` on 2 threads.
+//! * `handoff`: per item, the producer gets a buffer, writes 64 bytes, sends
+//!   it through a bounded channel (64); the consumer receives and returns it.
+//!   The floor here is the bare loop's analogue for this topology: the
+//!   consumer sends each buffer back to its producer through a second channel.
+//! * `bighold16`, `mixed`, `zeroed` (rows marked `*`): the older harness
+//!   (`benchmarks/benches/common/work.rs`: objects held in an `Option` slot,
+//!   64 bytes per page, no reset hook) for all three implementations alike;
+//!   shardpool is `Pool::new(create)` there.
 //!
 //! Each time is ns per get+put per thread: every thread runs the workload
 //! `n` times, started together at a barrier, timed inside the thread; the
 //! slowest thread counts. The implementations take turns (interleaved) in
 //! several short slices, and the table shows each one's median slice, so a
-//! burst of noise hits all of them alike. The full suite, with every peer
-//! and allocator, is `scripts/bench_all.sh`.
+//! burst of noise hits all of them alike. The full comparison with every peer
+//! and allocator is `scripts/perf_tables.sh` (docs/performance.md); the
+//! criterion suite is `scripts/bench_all.sh`.
 
 #[path = "../benchmarks/benches/common/mod.rs"]
 mod common;
 
-use common::impls::{Floor, Fresh, shard};
+use common::impls::{Floor, Fresh, shard, shard_user};
 use common::team::{Job, with_team};
-use common::work::{Load, bytes_job, handoff_floor_job, handoff_job, request_job};
-use common::{BIG_SIZE, Big, Req, SMALL_SIZE, Small};
+use common::user::{Loop, floor_job, handoff_floor_job, handoff_job, user_job};
+use common::work::{Load, bytes_job};
+use common::{BIG_SIZE, Big, Kind, Req, SMALL_SIZE, Small};
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -44,12 +71,13 @@ OPTIONS:
                           single    one thread: get a buffer, write 64 B, return it
                           parallel  `single` on each of --threads threads at once
                           handoff   producer gets+writes, sends through a bounded channel (64),
-                                    consumer writes and returns it; --threads/2 pairs (at least 1)
+                                    consumer returns it; --threads/2 pairs (at least 1)
                           hold32    hold 32 buffers at once, then return them all
-                          big       a --big buffer (256 KiB), 64 B written into each 4 KiB page
+                          big       a --big buffer (256 KiB), one byte written into each 4 KiB page
                           request   parse a fixed HTTP request (16 headers, body) into a pooled struct
-                          also: hold32x2, big_x2, request_x2 (2 threads), bighold16, mixed, zeroed
-    -t, --threads LIST    thread counts for parallel and handoff (default: 2)
+                          also: hold32x2, big_x2, request_x2 (2 threads), and, on the
+                          older harness (marked *): bighold16, mixed, zeroed
+    -t, --threads LIST    thread counts for parallel and handoff (default: 2,8)
     -s, --size BYTES      buffer size for single/parallel/handoff/hold32 (default: 4096, at least 128)
         --big BYTES       buffer size for big/bighold16 (default: 262144)
         --ms MS           length of one timed slice (default: 25)
@@ -70,7 +98,7 @@ fn parse() -> Result<Option<Options>, String> {
         workloads: ["single", "parallel", "handoff", "hold32", "big", "request"]
             .map(String::from)
             .to_vec(),
-        threads: vec![2],
+        threads: vec![2, 8],
         slice: Duration::from_millis(25),
         rounds: 7,
     };
@@ -225,18 +253,23 @@ fn measure(
     })
 }
 
-fn buffers<K: common::Kind<T = Vec<u8>>>(
+/// A headline workload: the bare floor, shardpool and fresh allocation, each
+/// in the user's loop (`common::user`).
+fn user<K: Kind>(
     label: &str,
     threads: usize,
-    load: Load,
+    shape: Loop,
     opts: &Options,
     progress: &mut Progress,
-) -> [f64; 3] {
-    let (floor, pool, fresh) = (Floor::<K>::new(), shard::<K>(), Fresh::<K>::new());
+) -> [f64; 3]
+where
+    K::T: common::user::Work<K>,
+{
+    let (pool, fresh) = (shard_user::<K>(), Fresh::<K>::new());
     let jobs = [
-        bytes_job(load, &floor),
-        bytes_job(load, &pool),
-        bytes_job(load, &fresh),
+        floor_job::<K>(shape),
+        user_job::<K, _>(&pool, shape),
+        user_job::<K, _>(&fresh, shape),
     ];
     measure(
         label,
@@ -247,22 +280,26 @@ fn buffers<K: common::Kind<T = Vec<u8>>>(
     )
 }
 
-fn requests(label: &str, threads: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
-    let (floor, pool, fresh) = (Floor::<Req>::new(), shard::<Req>(), Fresh::<Req>::new());
-    let jobs = [request_job(&floor), request_job(&pool), request_job(&fresh)];
-    measure(
-        label,
-        threads,
-        [&*jobs[0], &*jobs[1], &*jobs[2]],
-        opts,
-        progress,
-    )
+/// A workload on the older harness (`common::work`), for all three alike.
+fn harness<K: common::Kind<T = Vec<u8>>>(
+    label: &str,
+    load: Load,
+    opts: &Options,
+    progress: &mut Progress,
+) -> [f64; 3] {
+    let (floor, pool, fresh) = (Floor::<K>::new(), shard::<K>(), Fresh::<K>::new());
+    let jobs = [
+        bytes_job(load, &floor),
+        bytes_job(load, &pool),
+        bytes_job(load, &fresh),
+    ];
+    measure(label, 1, [&*jobs[0], &*jobs[1], &*jobs[2]], opts, progress)
 }
 
 fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
-    let (pool, fresh) = (shard::<Small>(), Fresh::<Small>::new());
+    let (pool, fresh) = (shard_user::<Small>(), Fresh::<Small>::new());
     let jobs = [
-        handoff_floor_job::<Small>(pairs),
+        handoff_floor_job(pairs),
         handoff_job(&pool, pairs),
         handoff_job(&fresh, pairs),
     ];
@@ -296,14 +333,14 @@ fn plan(opts: &Options) -> Vec<(String, usize)> {
 fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
     let label = format!("{workload} ({threads} thr)");
     match workload {
-        "single" => buffers::<Small>(&label, 1, Load::Single, opts, progress),
-        "parallel" => buffers::<Small>(&label, threads, Load::Single, opts, progress),
+        "single" => user::<Small>(&label, 1, Loop::Single, opts, progress),
+        "parallel" => user::<Small>(&label, threads, Loop::Single, opts, progress),
         "handoff" => handoff(&label, threads / 2, opts, progress),
-        "hold32" | "hold32x2" => buffers::<Small>(&label, threads, Load::Hold(32), opts, progress),
-        "big" | "big_x2" => buffers::<Big>(&label, threads, Load::Big, opts, progress),
-        "request" | "request_x2" => requests(&label, threads, opts, progress),
-        "bighold16" => buffers::<Big>(&label, 1, Load::BigHold(16), opts, progress),
-        "mixed" => buffers::<common::Grow>(&label, 1, Load::Mixed, opts, progress),
+        "hold32" | "hold32x2" => user::<Small>(&label, threads, Loop::Hold(32), opts, progress),
+        "big" | "big_x2" => user::<Big>(&label, threads, Loop::Single, opts, progress),
+        "request" | "request_x2" => user::<Req>(&label, threads, Loop::Single, opts, progress),
+        "bighold16" => harness::<Big>(&label, Load::BigHold(16), opts, progress),
+        "mixed" => harness::<common::Grow>(&label, Load::Mixed, opts, progress),
         "zeroed" => zeroed(&label, opts, progress),
         other => unreachable!("validated workload {other}"),
     }
@@ -332,9 +369,14 @@ fn print_table(rows: &[Row]) {
     );
     for r in rows {
         let [floor, pool, fresh] = r.ns;
+        let older = matches!(r.workload.as_str(), "bighold16" | "mixed" | "zeroed");
         println!(
             "{:<11} {:>3}  {:>10} {:>10} {:>10}  {:>9.2}x {:>9.2}x {:>9.2}x",
-            r.workload,
+            if older {
+                format!("{}*", r.workload)
+            } else {
+                r.workload.clone()
+            },
             r.threads,
             ns(floor),
             ns(pool),

@@ -7,7 +7,10 @@
 //!   allocation, the floor). Implementations are in [`impls`] (shardpool,
 //!   fresh, floor) and [`peers`] (other pool crates, hand-rolled pools).
 //! * [`Kind`]: which object (a 4 KiB buffer, a 256 KiB buffer, a request).
-//! * [`work`]: the workloads, as jobs `Fn(thread_index, ops)`.
+//! * [`user`]: the headline workloads, as the user's loops, and the floor
+//!   as the bare loop (issue 11).
+//! * [`work`]: the other workloads (through an `Option` slot), as jobs
+//!   `Fn(thread_index, ops)`.
 //! * [`team`]: persistent threads that start a job together and time it.
 //!
 //! Every time reported is per get+put per thread: a job runs `ops`
@@ -19,6 +22,7 @@
 pub mod impls;
 
 pub mod team;
+pub mod user;
 pub mod work;
 
 use std::cell::RefCell;
@@ -304,6 +308,11 @@ pub trait Source: Sync {
     type Held<'a>: Send
     where
         Self: 'a;
+
+    /// Whether the source resets objects itself on return (a reset policy).
+    /// If so, the user's loops ([`user`]) do not, and dropping a `Held`
+    /// returns it. Otherwise the loops reset right before they give it back.
+    const RESETS: bool = false;
 
     fn get(&self) -> Self::Held<'_>;
 
