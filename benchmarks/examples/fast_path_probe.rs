@@ -1,31 +1,96 @@
-//! A small binary for instruction counting with callgrind: N get+put cycles
-//! of a 4 KiB `Vec<u8>` (write 64 bytes each time) through one implementation.
+//! A small binary for instruction counting with callgrind: `N` get+put
+//! cycles of a 4 KiB `Vec<u8>` on one thread, written exactly as issue 11's
+//! user writes them, through the bare floor or through shardpool.
 //!
-//! Usage: fast_path_probe <floor|pool|pool-noreset> <single|hold32> <N>
+//! ```text
+//! fast_path_probe <floor|pool|pool-noreset> <single|hold32> <N>
+//! ```
+//!
+//! * `floor`: a `thread_local!` `RefCell<Vec<Vec<u8>>>`: pop (create on a
+//!   miss) → `extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD))` (a fixed
+//!   64-byte copy, inlined; `black_box` of a slice would hide the length and
+//!   call `memcpy`) → `black_box(&mut b)` →
+//!   `clear()` → push. Nothing else.
+//! * `pool`: `Pool::builder().reset(clear).max_idle_per_thread(256)`:
+//!   `let mut b = pool.get(); b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
+//!   black_box(&mut *b); drop(b)`.
+//! * `pool-noreset`: `Pool::new(create)`, the loop clears before the drop.
+//! * `hold32`: 32 gets (each written), then all 32 returned.
+//!
 //! `scripts/fast_path_instructions.sh` runs it under callgrind and prints the
-//! per-operation counts side by side.
+//! per-operation counts side by side (built with `--profile perf`: fat LTO,
+//! one codegen unit, as the issue measures).
 
 use shardpool::Pool;
 use std::cell::RefCell;
 use std::hint::black_box;
 
-const PAYLOAD: [u8; 64] = [0xAB; 64];
+static PAYLOAD: [u8; 64] = [7; 64];
 
 thread_local! {
-    static FLOOR: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
+    static FREE: RefCell<Vec<Vec<u8>>> = const { RefCell::new(Vec::new()) };
 }
 
 #[inline(never)]
-fn floor_get() -> Vec<u8> {
-    FLOOR
-        .with(|f| f.borrow_mut().pop())
-        .unwrap_or_else(|| Vec::with_capacity(4096))
+fn floor_single(n: u64) {
+    for _ in 0..n {
+        let mut b = FREE
+            .with(|f| f.borrow_mut().pop())
+            .unwrap_or_else(|| Vec::with_capacity(4096));
+        b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
+        black_box(&mut b);
+        b.clear();
+        FREE.with(|f| f.borrow_mut().push(b));
+    }
 }
 
 #[inline(never)]
-fn floor_put(mut v: Vec<u8>) {
-    v.clear();
-    FLOOR.with(|f| f.borrow_mut().push(v));
+fn floor_hold32(n: u64) {
+    let mut held: Vec<Vec<u8>> = Vec::with_capacity(32);
+    for _ in 0..n / 32 {
+        for _ in 0..32 {
+            let mut b = FREE
+                .with(|f| f.borrow_mut().pop())
+                .unwrap_or_else(|| Vec::with_capacity(4096));
+            b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
+            black_box(&mut b);
+            held.push(b);
+        }
+        for mut b in held.drain(..) {
+            b.clear();
+            FREE.with(|f| f.borrow_mut().push(b));
+        }
+    }
+}
+
+#[inline(never)]
+fn pool_single(pool: &Pool<Vec<u8>>, clear: bool, n: u64) {
+    for _ in 0..n {
+        let mut b = pool.get();
+        b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
+        black_box(&mut *b);
+        if clear {
+            b.clear();
+        }
+        drop(b);
+    }
+}
+
+#[inline(never)]
+fn pool_hold32(pool: &Pool<Vec<u8>>, clear: bool, n: u64) {
+    let mut held = Vec::with_capacity(32);
+    for _ in 0..n / 32 {
+        for _ in 0..32 {
+            let mut b = pool.get();
+            b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
+            black_box(&mut *b);
+            held.push(b);
+        }
+        if clear {
+            held.iter_mut().for_each(|b| b.clear());
+        }
+        held.clear();
+    }
 }
 
 fn main() {
@@ -38,58 +103,21 @@ fn main() {
         .get(3)
         .and_then(|s| s.parse().ok())
         .unwrap_or(1_000_000);
-    let reset = Pool::builder()
-        .reset(|v: &mut Vec<u8>| {
-            v.clear();
+    let user = Pool::builder()
+        .reset(|b: &mut Vec<u8>| {
+            b.clear();
             true
         })
+        .max_idle_per_thread(256)
         .build(|| Vec::with_capacity(4096));
     let plain = Pool::new(|| Vec::with_capacity(4096));
     match (which, pattern) {
-        ("floor", "single") => {
-            for _ in 0..n {
-                let mut v = floor_get();
-                v.extend_from_slice(black_box(&PAYLOAD));
-                floor_put(black_box(v));
-            }
-        }
-        ("floor", "hold32") => {
-            let mut held = Vec::with_capacity(32);
-            for _ in 0..n / 32 {
-                for _ in 0..32 {
-                    let mut v = floor_get();
-                    v.extend_from_slice(black_box(&PAYLOAD));
-                    held.push(v);
-                }
-                held.drain(..).for_each(floor_put);
-            }
-        }
-        (p, "single") => {
-            let pool = if p == "pool" { &reset } else { &plain };
-            for _ in 0..n {
-                let mut v = pool.get();
-                if p != "pool" {
-                    v.clear();
-                }
-                v.extend_from_slice(black_box(&PAYLOAD));
-                black_box(&v);
-            }
-        }
-        (p, "hold32") => {
-            let pool = if p == "pool" { &reset } else { &plain };
-            let mut held = Vec::with_capacity(32);
-            for _ in 0..n / 32 {
-                for _ in 0..32 {
-                    let mut v = pool.get();
-                    if p != "pool" {
-                        v.clear();
-                    }
-                    v.extend_from_slice(black_box(&PAYLOAD));
-                    held.push(v);
-                }
-                held.clear();
-            }
-        }
+        ("floor", "single") => floor_single(n),
+        ("floor", "hold32") => floor_hold32(n),
+        ("pool", "single") => pool_single(&user, false, n),
+        ("pool", "hold32") => pool_hold32(&user, false, n),
+        ("pool-noreset", "single") => pool_single(&plain, true, n),
+        ("pool-noreset", "hold32") => pool_hold32(&plain, true, n),
         _ => panic!("usage: fast_path_probe <floor|pool|pool-noreset> <single|hold32> <N>"),
     }
 }
