@@ -10,6 +10,9 @@
 //! * `floor`: the bare loop on a `thread_local!` `RefCell<Vec<Vec<u8>>>`,
 //!   per operation: pop (create on a miss) → work → `black_box(&mut b)` →
 //!   `clear()` → push. `hold32`: pop 32 (work on each), then clear and push 32.
+//! * `floor-boxed` (not the floor): the same bare loop on a free list of
+//!   `Box<Vec<u8>>`; only a one-word handle moves (the bound for a pool of
+//!   pointer-stable objects).
 //! * `floor-guard`: the same free list behind a drop guard (a `ManuallyDrop`
 //!   value and a pointer, returned on drop), in the pool's loop: what holding
 //!   objects in guards costs by itself.
@@ -27,7 +30,7 @@ mod common;
 use common::Small;
 use common::impls::{FloorGuard, shard_user};
 use common::team::{Job, with_team};
-use common::user::{Loop, floor_job, user_job};
+use common::user::{Loop, floor_boxed_job, floor_job, user_job};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 
@@ -42,6 +45,7 @@ fn benches(c: &mut Criterion) {
         let (floor_guard, pool) = (FloorGuard::<Small>::new(), shard_user::<Small>());
         let entries: Vec<(&str, Box<Job<'_>>)> = vec![
             ("floor", floor_job::<Small>(shape)),
+            ("floor-boxed", floor_boxed_job::<Small>(shape)),
             ("floor-guard", user_job::<Small, _>(&floor_guard, shape)),
             ("shardpool", user_job::<Small, _>(&pool, shape)),
         ];

@@ -15,6 +15,11 @@
 //! * **shardpool**: configured as a user would, `Pool::builder().reset(clear)
 //!   .max_idle_per_thread(256).build(create)`, used as a user writes it:
 //!   `let mut b = pool.get(); work; black_box(&mut *b); drop(b)`.
+//! * **floor-boxed** (not the floor, shown beside it where it applies): the
+//!   same bare loop on a free list of `Box<T>`; only a one-word handle moves.
+//!   Moving the 24-byte `Vec` in and out of the floor's list costs more than
+//!   the list (a failed store-to-load forward), so this is the bound for a
+//!   pool of pointer-stable objects.
 //! * **fresh**: the same loop with `create()` for get and a drop for put
 //!   (this binary's global allocator: the system's; `perf_tables` and the
 //!   criterion suite in `benchmarks/` also have mimalloc and jemalloc).
@@ -52,7 +57,7 @@ mod common;
 
 use common::impls::{Floor, Fresh, shard, shard_user};
 use common::team::{Job, with_team};
-use common::user::{Loop, floor_job, handoff_floor_job, handoff_job, user_job};
+use common::user::{Loop, floor_boxed_job, floor_job, handoff_floor_job, handoff_job, user_job};
 use common::work::{Load, bytes_job};
 use common::{BIG_SIZE, Big, Kind, Req, SMALL_SIZE, Small};
 use std::io::Write as _;
@@ -179,15 +184,15 @@ const ALL: [&str; 12] = [
     "zeroed",
 ];
 
-/// Implementations, in table order.
-const IMPLS: [&str; 3] = ["floor", "shardpool", "fresh"];
+/// Implementations, in table order (`floor-boxed` only where it applies).
+const IMPLS: [&str; 4] = ["floor", "shardpool", "fresh", "floor-boxed"];
 
 /// One measured row.
 struct Row {
     workload: String,
     threads: usize,
-    /// Median ns/op of floor, shardpool, fresh.
-    ns: [f64; 3],
+    /// Median ns/op of floor, shardpool, fresh, and floor-boxed if measured.
+    ns: Vec<f64>,
 }
 
 /// Progress on stderr: one line, rewritten.
@@ -210,17 +215,17 @@ impl Progress {
     }
 }
 
-/// Runs the three jobs interleaved on one team; returns median ns/op each.
+/// Runs the jobs interleaved on one team; returns median ns/op each.
 fn measure(
     label: &str,
     threads: usize,
-    jobs: [&Job<'_>; 3],
+    jobs: &[&Job<'_>],
     opts: &Options,
     progress: &mut Progress,
-) -> [f64; 3] {
-    with_team(threads, &jobs, |team| {
+) -> Vec<f64> {
+    with_team(threads, jobs, |team| {
         // Calibrate (and warm up) each: ops that take about one slice.
-        let mut ops = [0u64; 3];
+        let mut ops = vec![0u64; jobs.len()];
         for (j, n) in ops.iter_mut().enumerate() {
             let mut try_ops = 64u64;
             loop {
@@ -233,9 +238,9 @@ fn measure(
                 try_ops *= 2;
             }
         }
-        let mut samples: [Vec<f64>; 3] = Default::default();
+        let mut samples = vec![Vec::new(); jobs.len()];
         for round in 0..opts.rounds {
-            for j in 0..3 {
+            for j in 0..jobs.len() {
                 progress.show(&format!(
                     "{label}: {} (slice {}/{})",
                     IMPLS[j],
@@ -246,10 +251,13 @@ fn measure(
                 samples[j].push(t.as_nanos() as f64 / ops[j] as f64);
             }
         }
-        samples.map(|mut s| {
-            s.sort_by(f64::total_cmp);
-            s[s.len() / 2]
-        })
+        samples
+            .into_iter()
+            .map(|mut s| {
+                s.sort_by(f64::total_cmp);
+                s[s.len() / 2]
+            })
+            .collect()
     })
 }
 
@@ -261,7 +269,7 @@ fn user<K: Kind>(
     shape: Loop,
     opts: &Options,
     progress: &mut Progress,
-) -> [f64; 3]
+) -> Vec<f64>
 where
     K::T: common::user::Work<K>,
 {
@@ -270,11 +278,12 @@ where
         floor_job::<K>(shape),
         user_job::<K, _>(&pool, shape),
         user_job::<K, _>(&fresh, shape),
+        floor_boxed_job::<K>(shape),
     ];
     measure(
         label,
         threads,
-        [&*jobs[0], &*jobs[1], &*jobs[2]],
+        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
         opts,
         progress,
     )
@@ -286,17 +295,23 @@ fn harness<K: common::Kind<T = Vec<u8>>>(
     load: Load,
     opts: &Options,
     progress: &mut Progress,
-) -> [f64; 3] {
+) -> Vec<f64> {
     let (floor, pool, fresh) = (Floor::<K>::new(), shard::<K>(), Fresh::<K>::new());
     let jobs = [
         bytes_job(load, &floor),
         bytes_job(load, &pool),
         bytes_job(load, &fresh),
     ];
-    measure(label, 1, [&*jobs[0], &*jobs[1], &*jobs[2]], opts, progress)
+    measure(
+        label,
+        1,
+        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
+        opts,
+        progress,
+    )
 }
 
-fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -> Vec<f64> {
     let (pool, fresh) = (shard_user::<Small>(), Fresh::<Small>::new());
     let jobs = [
         handoff_floor_job(pairs),
@@ -306,7 +321,7 @@ fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -
     measure(
         label,
         2 * pairs,
-        [&*jobs[0], &*jobs[1], &*jobs[2]],
+        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
         opts,
         progress,
     )
@@ -330,7 +345,7 @@ fn plan(opts: &Options) -> Vec<(String, usize)> {
     plan
 }
 
-fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) -> Vec<f64> {
     let label = format!("{workload} ({threads} thr)");
     match workload {
         "single" => user::<Small>(&label, 1, Loop::Single, opts, progress),
@@ -347,7 +362,7 @@ fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) 
 }
 
 /// `zeroed`: fresh allocation is `vec![0; n]` here, not allocate-then-memset.
-fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> Vec<f64> {
     let (floor, pool) = (Floor::<common::Grow>::new(), shard::<common::Grow>());
     let fresh = common::impls::FreshZeroed;
     let jobs = [
@@ -355,23 +370,37 @@ fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> [f64; 3] {
         bytes_job(Load::Zeroed, &pool),
         bytes_job(Load::Zeroed, &fresh),
     ];
-    measure(label, 1, [&*jobs[0], &*jobs[1], &*jobs[2]], opts, progress)
+    measure(
+        label,
+        1,
+        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
+        opts,
+        progress,
+    )
 }
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:<11} {:>3}  {:>10} {:>10} {:>10}  {:>10} {:>10} {:>10}",
-        "workload", "thr", "floor", "shardpool", "fresh", "pool/floor", "pool/fresh", "fresh/floor"
+        "\n{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}  {:>10} {:>10} {:>10}",
+        "workload",
+        "thr",
+        "floor",
+        "shardpool",
+        "fresh",
+        "floor-boxed",
+        "pool/floor",
+        "pool/fresh",
+        "fresh/floor"
     );
     println!(
-        "{:<11} {:>3}  {:>10} {:>10} {:>10}",
-        "", "", "ns/op", "ns/op", "ns/op"
+        "{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}",
+        "", "", "ns/op", "ns/op", "ns/op", "ns/op"
     );
     for r in rows {
-        let [floor, pool, fresh] = r.ns;
+        let (floor, pool, fresh) = (r.ns[0], r.ns[1], r.ns[2]);
         let older = matches!(r.workload.as_str(), "bighold16" | "mixed" | "zeroed");
         println!(
-            "{:<11} {:>3}  {:>10} {:>10} {:>10}  {:>9.2}x {:>9.2}x {:>9.2}x",
+            "{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}  {:>9.2}x {:>9.2}x {:>9.2}x",
             if older {
                 format!("{}*", r.workload)
             } else {
@@ -381,6 +410,7 @@ fn print_table(rows: &[Row]) {
             ns(floor),
             ns(pool),
             ns(fresh),
+            r.ns.get(3).map_or("-".into(), |&v| ns(v)),
             pool / floor,
             pool / fresh,
             fresh / floor
@@ -416,7 +446,7 @@ fn main() -> ExitCode {
     let plan = plan(&opts);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
-        "compare: {} workloads x {} implementations x {} slices of {} ms, {cpus} CPUs, \
+        "compare: {} workloads x up to {} implementations x {} slices of {} ms, {cpus} CPUs, \
          buffers {} B (big {} B), fresh = system allocator",
         plan.len(),
         IMPLS.len(),
@@ -427,7 +457,14 @@ fn main() -> ExitCode {
     );
     let mut progress = Progress {
         done: 0,
-        total: plan.len() * IMPLS.len() * opts.rounds,
+        total: plan
+            .iter()
+            .map(|(w, _)| {
+                let older = matches!(w.as_str(), "handoff" | "bighold16" | "mixed" | "zeroed");
+                if older { 3 } else { 4 }
+            })
+            .sum::<usize>()
+            * opts.rounds,
         started: Instant::now(),
     };
     let rows: Vec<Row> = plan
@@ -444,10 +481,12 @@ fn main() -> ExitCode {
     );
     print_table(&rows);
     println!(
-        "\nns per get+put per thread, median of {} interleaved slices. pool/floor <= 1 means shardpool \
-         matches an unsynchronized\nthread-local free list; pool/fresh < 1 means pooling beats the \
-         allocator. Timings on a busy machine are noisy: compare\nratios within one run, and repeat. \
-         handoff's floor returns buffers to the producer through a second channel.",
+        "\nns per get+put per thread, median of {} interleaved slices. The floor is the bare loop on a \
+         thread_local!\nRefCell<Vec<T>> free list (pop, work, black_box, clear, push); pool/floor <= 1 means \
+         shardpool matches it.\nfloor-boxed is the same loop over Box<T> (one-word handles; not the floor). \
+         pool/fresh < 1 means pooling beats\nthe allocator. handoff's floor returns buffers to the producer \
+         through a second channel. * = older harness\n(Option slot), all three alike. Timings on a busy \
+         machine are noisy: compare ratios within one run, and repeat.",
         opts.rounds
     );
     ExitCode::SUCCESS

@@ -4,17 +4,21 @@
 //!
 //! ```text
 //! fast_path_probe <floor|pool|pool-noreset> <single|hold32> <N>
+//! fast_path_probe floor-boxed single <N>
 //! ```
 //!
 //! * `floor`: a `thread_local!` `RefCell<Vec<Vec<u8>>>`: pop (create on a
 //!   miss) → `extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD))` (a fixed
 //!   64-byte copy, inlined; `black_box` of a slice would hide the length and
-//!   call `memcpy`) → `black_box(&mut b)` →
+//!   call `memcpy`) → `black_box(&mut *b)` (the user's statement; here `*b`
+//!   is the `[u8]`, so the `Vec` is not forced onto the stack) →
 //!   `clear()` → push. Nothing else.
 //! * `pool`: `Pool::builder().reset(clear).max_idle_per_thread(256)`:
 //!   `let mut b = pool.get(); b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
 //!   black_box(&mut *b); drop(b)`.
 //! * `pool-noreset`: `Pool::new(create)`, the loop clears before the drop.
+//! * `floor-boxed` (not the floor): the same bare loop on a free list of
+//!   `Box<Vec<u8>>`, one-word handles to objects that never move.
 //! * `hold32`: 32 gets (each written), then all 32 returned.
 //!
 //! `scripts/fast_path_instructions.sh` runs it under callgrind and prints the
@@ -38,9 +42,28 @@ fn floor_single(n: u64) {
             .with(|f| f.borrow_mut().pop())
             .unwrap_or_else(|| Vec::with_capacity(4096));
         b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
-        black_box(&mut b);
+        black_box(&mut *b);
         b.clear();
         FREE.with(|f| f.borrow_mut().push(b));
+    }
+}
+
+thread_local! {
+    static FREE_BOXED: RefCell<Vec<Box<Vec<u8>>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Not the floor: the same bare loop on a free list of `Box<Vec<u8>>`
+/// (one-word handles, the object never moves), for comparison.
+#[inline(never)]
+fn floor_boxed_single(n: u64) {
+    for _ in 0..n {
+        let mut b = FREE_BOXED
+            .with(|f| f.borrow_mut().pop())
+            .unwrap_or_else(|| Box::new(Vec::with_capacity(4096)));
+        b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
+        black_box(&mut *b);
+        b.clear();
+        FREE_BOXED.with(|f| f.borrow_mut().push(b));
     }
 }
 
@@ -53,7 +76,7 @@ fn floor_hold32(n: u64) {
                 .with(|f| f.borrow_mut().pop())
                 .unwrap_or_else(|| Vec::with_capacity(4096));
             b.extend_from_slice(black_box::<&[u8; 64]>(&PAYLOAD));
-            black_box(&mut b);
+            black_box(&mut *b);
             held.push(b);
         }
         for mut b in held.drain(..) {
@@ -114,6 +137,7 @@ fn main() {
     match (which, pattern) {
         ("floor", "single") => floor_single(n),
         ("floor", "hold32") => floor_hold32(n),
+        ("floor-boxed", "single") => floor_boxed_single(n),
         ("pool", "single") => pool_single(&user, false, n),
         ("pool", "hold32") => pool_hold32(&user, false, n),
         ("pool-noreset", "single") => pool_single(&plain, true, n),

@@ -248,6 +248,8 @@ pub trait Kind: 'static {
     fn create() -> Self::T;
     /// The floor's free list for this kind on the calling thread.
     fn floor() -> &'static LocalKey<RefCell<Vec<Self::T>>>;
+    /// The same of boxed objects (`floor-boxed`: one-word handles).
+    fn floor_boxed() -> &'static LocalKey<RefCell<Vec<Box<Self::T>>>>;
 }
 
 macro_rules! kind {
@@ -267,6 +269,14 @@ macro_rules! kind {
             fn floor() -> &'static LocalKey<RefCell<Vec<$t>>> {
                 thread_local! {
                     static FREE: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+                }
+                &FREE
+            }
+
+            #[inline(always)]
+            fn floor_boxed() -> &'static LocalKey<RefCell<Vec<Box<$t>>>> {
+                thread_local! {
+                    static FREE: RefCell<Vec<Box<$t>>> = const { RefCell::new(Vec::new()) };
                 }
                 &FREE
             }

@@ -22,6 +22,9 @@
 //! | request   | 1 | get a `Request`, parse a 16-header HTTP request into it (owned strings, header vector), return |
 //! | handoff   | 2 | per item: producer gets, writes 64 B, sends (bounded channel, 64); consumer receives, `black_box`es, returns |
 //!
+//! Beside the floor: `floor-boxed`, the same bare loop on a free list of
+//! `Box<T>` (one-word handles; not the floor), and `floor-guard`, the floor's
+//! list behind a drop guard in the pools' loop.
 //! shardpool is `Pool::builder().reset(clear).max_idle_per_thread(256)`;
 //! peers have no reset hook, so the loop clears right before returning.
 //! Times are ns per get+put per thread: every thread runs `ops` operations
@@ -30,7 +33,9 @@
 
 use crate::common::impls::{FloorGuard, Fresh, shard_user};
 use crate::common::team::{Job, with_team};
-use crate::common::user::{Loop, Work, floor_job, handoff_floor_job, handoff_job, user_job};
+use crate::common::user::{
+    Loop, Work, floor_boxed_job, floor_job, handoff_floor_job, handoff_job, user_job,
+};
 use crate::common::work::channel_only_job;
 use crate::common::{Big, Kind, Req, Small, big_size, small_size};
 use crate::peers::{ArrayQ, LfLinear, LfSpin, MutexVec, OPool, ObjectPool, RegexPool, ZeroPool};
@@ -198,6 +203,7 @@ where
         ("floor".into(), floor_job::<K>(shape)),
         ("shardpool".into(), user_job::<K, _>(&pool, shape)),
     ];
+    e.push(("floor-boxed".into(), floor_boxed_job::<K>(shape)));
     if FULL {
         e.push(("floor-guard".into(), user_job::<K, _>(&guard, shape)));
         e.push(("regex-automata".into(), user_job::<K, _>(&regex, shape)));
