@@ -301,7 +301,7 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
                 .filter(|(n, _)| {
                     !matches!(
                         n.as_str(),
-                        "floor" | "shardpool" | "floor-guard" | "channel-only"
+                        "floor" | "shardpool" | "floor-guard" | "floor-boxed" | "channel-only"
                     ) && !n.starts_with("fresh@")
                 })
                 .min_by(|a, b| a.1.total_cmp(&b.1));
