@@ -35,6 +35,8 @@ pub struct Builder<T> {
     /// budget's slack per thread.
     private_slack: Option<usize>,
     trim_interval: Option<Duration>,
+    name: Option<String>,
+    pooling: bool,
 }
 
 impl<T> std::fmt::Debug for Builder<T> {
@@ -45,6 +47,8 @@ impl<T> std::fmt::Debug for Builder<T> {
             .field("max_idle_per_thread", &self.max_idle_per_thread)
             .field("max_idle_bytes", &self.max_idle_bytes)
             .field("trim_interval", &self.trim_interval)
+            .field("name", &self.name)
+            .field("pooling", &self.pooling)
             .finish()
     }
 }
@@ -67,7 +71,27 @@ impl<T: Send + 'static> Builder<T> {
             shared_budget: None,
             private_slack: None,
             trim_interval: None,
+            name: None,
+            pooling: true,
         }
+    }
+
+    /// Names the pool, for [`stats_all`](crate::stats_all), metrics and
+    /// `Debug`. Names need not be unique.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// `false` turns pooling off: `get` always creates and every return
+    /// drops (counted in [`Stats::dropped_by_passthrough`](crate::Stats::dropped_by_passthrough)),
+    /// with the same API and guards, so a service can compare with and
+    /// without pooling in production, or hunt a leak. The environment
+    /// variable `SHARDPOOL_POOLING=0`, read once per process, turns it off
+    /// for every pool whatever this says.
+    pub fn pooling(mut self, enabled: bool) -> Self {
+        self.pooling = enabled;
+        self
     }
 
     /// Runs `reset` on every object coming back; if it returns `false` the
@@ -131,7 +155,8 @@ impl<T: Send + 'static> Builder<T> {
     /// Slack: each thread's private slot is not charged (charging it would
     /// put a shared atomic on the fast path), so with a budget the private
     /// stack holds one object and the pool holds at most `bytes` plus one
-    /// object per thread. `0` keeps nothing but those slots.
+    /// object per thread. `0` keeps nothing but those slots: no object, not
+    /// even one that weighs nothing, is kept in a shared list.
     pub fn max_idle_bytes(mut self, bytes: usize) -> Self {
         self.max_idle_bytes = Some(bytes);
         self
@@ -187,7 +212,9 @@ impl<T: Send + 'static> Builder<T> {
             .shared_budget
             .or_else(|| self.max_idle_bytes.map(|b| Arc::new(Budget::new(b))));
         let slack = budget.as_ref().map(|_| self.private_slack.unwrap_or(1));
-        let config = Config::new(self.max_idle_per_thread, slack, self.trim_interval)?;
+        let mut config = Config::new(self.max_idle_per_thread, slack, self.trim_interval)?;
+        config.name = self.name;
+        config.pooling = self.pooling && crate::config::pooling_enabled_by_env();
         let inner = Inner::new(Box::new(create), self.reset, self.weigh, config, budget);
         Ok(Pool::from_inner(inner))
     }

@@ -12,19 +12,19 @@ use std::time::Duration;
 /// of a 32-byte guard; see `implementation`). The price is what an idle live
 /// thread can keep out of reach of other threads' trims: at most this many
 /// objects, until its next operation on the pool, `flush_local`, or exit.
-/// Loom models use 2 to keep the state space small.
-#[cfg(not(shardpool_loom))]
-pub(crate) const PRIVATE_STACK: usize = 32;
-#[cfg(shardpool_loom)]
+/// Loom models keep their caps small, which bounds it by the rule below
+/// (at most half the shard).
 pub(crate) const PRIVATE_STACK: usize = 32;
 
 /// Default for [`Builder::max_idle_per_thread`](crate::Builder::max_idle_per_thread).
 pub const DEFAULT_MAX_IDLE_PER_THREAD: usize = 64;
 
-/// Largest accepted [`Builder::max_idle_per_thread`](crate::Builder::max_idle_per_thread)
-/// (each shard's shared list is allocated up front at this size, rounded up
-/// to a power of two).
-pub const MAX_IDLE_PER_THREAD_LIMIT: usize = crate::ring::MAX_CAPACITY - 1;
+/// Largest accepted [`Builder::max_idle_per_thread`](crate::Builder::max_idle_per_thread).
+/// Storage grows with what a thread's shared list holds, not with this cap,
+/// so the limit is not about memory: a larger cap per thread is almost
+/// certainly a mistake (use [`max_idle_bytes`](crate::Builder::max_idle_bytes)
+/// to bound by bytes instead).
+pub const MAX_IDLE_PER_THREAD_LIMIT: usize = (1 << 16) - 1;
 
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
@@ -32,11 +32,14 @@ pub(crate) struct Config {
     pub(crate) private_capacity: usize,
     /// Most idle objects in one shard, private and shared together:
     /// `1 + max_idle_per_thread` (the "1" is the private slot of the design).
-    /// The shared ring is allocated this large, so a flush of the private
-    /// stack always fits; see `Local::limit` for how the total is kept.
+    /// See `Private::limit` for how the total is kept.
     pub(crate) shard_capacity: usize,
     /// Automatic trimming interval.
     pub(crate) trim_interval: Option<Duration>,
+    /// The pool's name, for `stats_all` and metrics.
+    pub(crate) name: Option<String>,
+    /// `false`: pass-through (always create, always drop).
+    pub(crate) pooling: bool,
 }
 
 impl Config {
@@ -72,6 +75,8 @@ impl Config {
             private_capacity,
             shard_capacity,
             trim_interval,
+            name: None,
+            pooling: true,
         })
     }
 }
@@ -96,8 +101,7 @@ impl fmt::Display for BuildError {
         match self {
             BuildError::MaxIdleTooLarge { requested, limit } => write!(
                 f,
-                "max_idle_per_thread({requested}) is above the limit of {limit} \
-                 (each thread's shared list is allocated at that size)"
+                "max_idle_per_thread({requested}) is above the limit of {limit}"
             ),
             BuildError::ZeroTrimInterval => {
                 write!(
@@ -110,3 +114,16 @@ impl fmt::Display for BuildError {
 }
 
 impl std::error::Error for BuildError {}
+
+/// Whether the environment turns pooling off for every pool:
+/// `SHARDPOOL_POOLING=0` (or `false`, `off`, `no`), read once per process.
+pub(crate) fn pooling_enabled_by_env() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        let off = std::env::var("SHARDPOOL_POOLING").is_ok_and(|v| {
+            let v = v.trim().to_ascii_lowercase();
+            matches!(v.as_str(), "0" | "false" | "off" | "no")
+        });
+        !off
+    })
+}

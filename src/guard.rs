@@ -1,4 +1,9 @@
 //! Guards: an object on loan from a pool, returned when the guard drops.
+//!
+//! A guard is two words: the pool's state and the object's box. The object
+//! itself never moves while it is lent (invariant I3), so writing through a
+//! guard writes the object where it lives, and handing it back moves one
+//! pointer.
 
 use crate::inner::Inner;
 use crate::pool::Pool;
@@ -13,21 +18,20 @@ use std::sync::Arc;
 ///
 /// `Pooled<T>` is `Send` when `T: Send`, and `Sync` only when `T: Sync`: it
 /// hands out `&T`.
-#[repr(C)]
 pub struct Pooled<'a, T: Send + 'static> {
     /// The pool's state directly (not the `Pool` handle): one load less on
     /// every return.
     inner: &'a Inner<T>,
-    /// Always initialized, except inside `drop` and `detach`, which take it.
-    value: ManuallyDrop<T>,
+    /// Always present, except inside `drop` and `detach`, which take it.
+    value: ManuallyDrop<Box<T>>,
 }
 
 impl<'a, T: Send + 'static> Pooled<'a, T> {
-    #[inline]
-    pub(crate) fn new(pool: &'a Pool<T>, value: T) -> Self {
+    #[inline(always)]
+    pub(crate) fn new(inner: &'a Inner<T>, value: Box<T>) -> Self {
         Pooled {
+            inner,
             value: ManuallyDrop::new(value),
-            inner: pool.inner(),
         }
     }
 
@@ -38,11 +42,17 @@ impl<'a, T: Send + 'static> Pooled<'a, T> {
     /// An associated function (`Pooled::detach(guard)`) so it cannot shadow a
     /// method of `T`.
     pub fn detach(this: Self) -> T {
+        *Pooled::detach_boxed(this)
+    }
+
+    /// Like [`detach`](Pooled::detach), but keeps the object in its box (no
+    /// move); [`Pool::put_boxed`] takes it back the same way.
+    pub fn detach_boxed(this: Self) -> Box<T> {
         let mut this = ManuallyDrop::new(this);
         // SAFETY: `this` is never dropped (ManuallyDrop), so this is the only
         // place `value` is taken.
         let value = unsafe { ManuallyDrop::take(&mut this.value) };
-        this.inner.count(Event::Detached, 1);
+        this.inner.count(Event::detached, 1);
         value
     }
 }
@@ -51,56 +61,72 @@ impl<T: Send + 'static> Drop for Pooled<'_, T> {
     #[inline(always)]
     fn drop(&mut self) {
         // SAFETY: `drop` runs once and `detach` forgets the guard instead of
-        // dropping it, so `value` is still initialized and never used again.
+        // dropping it, so `value` is still present and never used again.
         let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        self.inner.give_from_guard(value);
+        self.inner.put_from_guard(value);
     }
 }
 
-/// An object borrowed from a pool held in an [`Arc`]: `'static`, so it can
-/// move into spawned tasks and threads, and keeps the pool alive until it is
-/// returned.
+/// An object borrowed from a pool by [`Pool::get_owned`]: `'static`, so it
+/// can move into spawned tasks and threads, and keeps the pool's state alive
+/// until it is returned.
 ///
 /// `Send` when `T: Send`; `Sync` only when `T: Sync`.
 pub struct OwnedPooled<T: Send + 'static> {
-    /// Always initialized, except inside `drop` and `detach`, which take it.
-    value: ManuallyDrop<T>,
-    pool: Arc<Pool<T>>,
+    /// Always present, except inside `drop` and `detach`, which take it.
+    value: ManuallyDrop<Box<T>>,
+    /// The pool's state itself: one reference count, shared with every
+    /// `Pool` handle.
+    inner: ManuallyDrop<Arc<Inner<T>>>,
 }
 
 impl<T: Send + 'static> OwnedPooled<T> {
     #[inline]
-    pub(crate) fn new(pool: Arc<Pool<T>>, value: T) -> Self {
+    pub(crate) fn new(inner: Arc<Inner<T>>, value: Box<T>) -> Self {
         OwnedPooled {
             value: ManuallyDrop::new(value),
-            pool,
+            inner: ManuallyDrop::new(inner),
         }
     }
 
     /// Takes the object out of the pool's care (see [`Pooled::detach`]).
     pub fn detach(this: Self) -> T {
+        *OwnedPooled::detach_boxed(this)
+    }
+
+    /// Like [`detach`](OwnedPooled::detach), keeping the object in its box.
+    pub fn detach_boxed(this: Self) -> Box<T> {
         let mut this = ManuallyDrop::new(this);
-        // SAFETY: `this` is never dropped, so `value` is taken only here.
-        let value = unsafe { ManuallyDrop::take(&mut this.value) };
-        // SAFETY: likewise `pool` is moved out only here; `this` is never
-        // dropped, so the `Arc` is not dropped twice.
-        let pool = unsafe { std::ptr::read(&this.pool) };
-        pool.inner().count(Event::Detached, 1);
+        // SAFETY: `this` is never dropped, so each field is taken only here.
+        let (value, inner) = unsafe {
+            (
+                ManuallyDrop::take(&mut this.value),
+                ManuallyDrop::take(&mut this.inner),
+            )
+        };
+        inner.count(Event::detached, 1);
         value
     }
 
-    /// The pool this object came from.
-    pub fn pool(this: &Self) -> &Arc<Pool<T>> {
-        &this.pool
+    /// A handle to the pool this object came from.
+    pub fn pool(this: &Self) -> Pool<T> {
+        Pool::from_inner(Arc::clone(&this.inner))
     }
 }
 
 impl<T: Send + 'static> Drop for OwnedPooled<T> {
     #[inline]
     fn drop(&mut self) {
-        // SAFETY: as in `Pooled::drop`.
-        let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        self.pool.inner().give_from_guard(value);
+        // SAFETY: as in `Pooled::drop`; each field is taken once, here.
+        let (value, inner) = unsafe {
+            (
+                ManuallyDrop::take(&mut self.value),
+                ManuallyDrop::take(&mut self.inner),
+            )
+        };
+        inner.put_from_guard(value);
+        // The pool's state may be dropped here, after the object is back.
+        drop(inner);
     }
 }
 
@@ -108,14 +134,14 @@ macro_rules! guard_traits {
     ($($guard:ident $(<$lt:lifetime>)?),*) => {$(
         impl<$($lt,)? T: Send + 'static> Deref for $guard<$($lt,)? T> {
             type Target = T;
-            #[inline]
+            #[inline(always)]
             fn deref(&self) -> &T {
                 &self.value
             }
         }
 
         impl<$($lt,)? T: Send + 'static> DerefMut for $guard<$($lt,)? T> {
-            #[inline]
+            #[inline(always)]
             fn deref_mut(&mut self) -> &mut T {
                 &mut self.value
             }
@@ -135,7 +161,7 @@ macro_rules! guard_traits {
 
         impl<$($lt,)? T: Send + fmt::Debug + 'static> fmt::Debug for $guard<$($lt,)? T> {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                fmt::Debug::fmt(&*self.value, f)
+                fmt::Debug::fmt(&**self.value, f)
             }
         }
     )*};

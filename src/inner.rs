@@ -7,9 +7,14 @@
 
 use crate::budget::Budget;
 use crate::config::Config;
-use crate::shard::{Adoption, Shard};
-use crate::stats::{Event, PoolCounters, Stats};
+use crate::shard::exit::ExitFlush;
+use crate::shard::{Adoption, Owner, Shard, cache, exit};
+use crate::stats::{Event, Flows, PoolCounters, Stats, Tally};
 use crate::sync::{AtomicU64, Ordering, ThreadLocal};
+use crate::trim::interval::AutoTrim;
+use crate::trim::registry::Registered;
+use crate::unwind::Dropper;
+use std::panic::{AssertUnwindSafe, RefUnwindSafe, UnwindSafe, catch_unwind};
 use std::sync::{Arc, Weak};
 
 pub(crate) type CreateFn<T> = Box<dyn Fn() -> T + Send + Sync>;
@@ -17,14 +22,14 @@ pub(crate) type ResetFn<T> = Box<dyn Fn(&mut T) -> bool + Send + Sync>;
 pub(crate) type WeighFn<T> = Box<dyn Fn(&T) -> usize + Send + Sync>;
 
 pub(crate) struct Inner<T: Send + 'static> {
-    /// One shard per thread that has used the pool; see `shard.rs` for who
-    /// may touch what inside one.
+    /// One shard per thread that has used the pool; see `shard/mod.rs` for
+    /// who may touch what inside one.
     pub(crate) shards: ThreadLocal<Shard<T>>,
-    /// The trim generation. Advanced only by `trim` (fetch_add); read with a
-    /// relaxed load by owners on every get and put, which compare it with the
-    /// epoch they last caught up with and stamp returns with it. Relaxed is
-    /// enough: it guards no memory, and a stale read only delays the owner's
-    /// catch-up to its next operation.
+    /// The trim generation. Advanced only by `trim`/`clear` (fetch_add); read
+    /// with a relaxed load by owners on every get and put, which compare it
+    /// with the epoch they last caught up with and stamp returns with it.
+    /// Relaxed is enough: it guards no memory, and a stale read only delays
+    /// the owner's catch-up to its next operation.
     pub(crate) epoch: AtomicU64,
     pub(crate) create: CreateFn<T>,
     /// Runs on every return; `false` drops the object.
@@ -37,12 +42,20 @@ pub(crate) struct Inner<T: Send + 'static> {
     /// Counts for events with no owning shard.
     pub(crate) orphan: PoolCounters,
     /// Automatic trimming, if configured.
-    pub(crate) auto_trim: Option<crate::auto_trim::AutoTrim>,
+    pub(crate) auto_trim: Option<AutoTrim>,
     /// Ourselves, weakly: what exit hooks and the registry hold.
     pub(crate) weak_self: Weak<Inner<T>>,
-    /// Key in the process-wide registry (for `trim_all`).
+    /// Key in the process-wide registry and the shard cache.
     pub(crate) registry_key: u64,
 }
+
+// The pool's own state stays consistent whatever a callback does, panics
+// included (I7, I9; `unwind.rs`), so observing it after a caught panic is
+// fine. The boxed callbacks would make these auto traits fail for every `T`;
+// what a user's closure captures is the user's to reason about, as with any
+// closure passed to `catch_unwind`.
+impl<T: Send + 'static> UnwindSafe for Inner<T> {}
+impl<T: Send + 'static> RefUnwindSafe for Inner<T> {}
 
 impl<T: Send + 'static> Inner<T> {
     pub(crate) fn new(
@@ -52,7 +65,7 @@ impl<T: Send + 'static> Inner<T> {
         config: Config,
         budget: Option<Arc<Budget>>,
     ) -> Arc<Self> {
-        let auto_trim = config.trim_interval.map(crate::auto_trim::AutoTrim::new);
+        let auto_trim = config.trim_interval.map(AutoTrim::new);
         let inner = Arc::new_cyclic(|weak_self| Inner {
             shards: ThreadLocal::new(),
             epoch: AtomicU64::new(0),
@@ -64,9 +77,9 @@ impl<T: Send + 'static> Inner<T> {
             orphan: PoolCounters::default(),
             auto_trim,
             weak_self: weak_self.clone(),
-            registry_key: crate::registry::next_key(),
+            registry_key: crate::sync::unique_id(),
         });
-        crate::registry::register(inner.registry_key, inner.weak_self.clone());
+        crate::trim::registry::register(inner.registry_key, inner.weak_self.clone());
         inner
     }
 
@@ -78,22 +91,26 @@ impl<T: Send + 'static> Inner<T> {
 
     /// The calling thread's shard, from its cache: the fast path's lookup.
     #[inline(always)]
-    pub(crate) fn cached_shard(&self) -> Option<&Shard<T>> {
-        let shard = crate::cache::lookup(self.registry_key)?;
-        // SAFETY: by the rules in `cache.rs`, a line for our key was filled by
-        // this thread with a shard of ours that it owns and still owns; shards
-        // live as long as the pool, which `&self` keeps alive.
-        Some(unsafe { &*shard.cast::<Shard<T>>() })
+    pub(crate) fn cached(&self) -> Option<Owner<'_, T>> {
+        let shard = cache::lookup(self.registry_key)?;
+        // SAFETY: by the rules in `shard/cache.rs`, a line for our key was
+        // filled by this thread with a shard of ours that it owns and still
+        // owns; shards live as long as the pool, which `&self` keeps alive.
+        Some(unsafe { Owner::new(&*shard.cast::<Shard<T>>()) })
     }
 
     /// The calling thread's shard if it owns one here; never creates.
-    pub(crate) fn owned_shard(&self) -> Option<&Shard<T>> {
-        if let Some(shard) = self.cached_shard() {
-            return Some(shard);
+    pub(crate) fn owned(&self) -> Option<Owner<'_, T>> {
+        if let Some(owner) = self.cached() {
+            return Some(owner);
         }
-        let token = crate::exit::thread_token()?;
+        let token = exit::thread_token()?;
         let shard = self.shards.get()?;
-        shard.is_owned_by(token).then(|| self.remember(shard))
+        // SAFETY: the token check proves ownership, and only this thread's
+        // exit hook can end it.
+        shard
+            .is_owned_by(token)
+            .then(|| self.remember(unsafe { Owner::new(shard) }))
     }
 
     /// The calling thread's shard, creating and adopting it on first use.
@@ -101,109 +118,187 @@ impl<T: Send + 'static> Inner<T> {
     /// or, transiently, when the shard for this thread's id still belongs to
     /// an exited thread whose exit hook has not run yet.
     #[cold]
-    pub(crate) fn local_shard(&self) -> Option<&Shard<T>> {
-        if let Some(shard) = self.cached_shard() {
-            return Some(shard);
+    pub(crate) fn local(&self) -> Option<Owner<'_, T>> {
+        if let Some(owner) = self.cached() {
+            return Some(owner);
         }
-        let token = crate::exit::thread_token()?;
-        let config = &self.config;
-        let shard = self
-            .shards
-            .get_or(|| Shard::new(config.private_capacity, config.shard_capacity, self.epoch()));
-        // On first insertion `get_or` returns a reference derived from a `&mut`
-        // inside `thread_local` (its `insert`); Stacked and Tree Borrows end it
-        // at the next access through another path (a stealer's `iter`), yet we
-        // cache it. `get`'s reference derives from the shared entry: cache that.
-        let shard = self.shards.get().unwrap_or(shard);
+        let token = exit::thread_token()?;
+        let shard = match self.shards.get() {
+            Some(shard) => shard,
+            None => self.create_shard()?,
+        };
         match shard.adopt(token) {
             Adoption::Owned => {}
             Adoption::Adopted => {
                 let address = (shard as *const Shard<T>).cast::<()>();
-                if !crate::exit::register(self.weak_self.clone(), address) {
-                    // Cannot happen while `thread_token` is `Some`; stay safe.
+                let pool: Weak<dyn ExitFlush> = self.weak_self.clone();
+                if !exit::register(pool, address) {
+                    // The hook is gone: the thread is exiting. Give the shard back.
                     // SAFETY: we adopted it a moment ago and touch it no more.
-                    unsafe { shard.release() };
+                    unsafe { Owner::new(shard) }.release();
                     return None;
                 }
             }
             Adoption::Refused => return None,
         }
-        Some(self.remember(shard))
+        // SAFETY: adopted or already owned by this thread, just checked.
+        Some(self.remember(unsafe { Owner::new(shard) }))
     }
 
-    /// Caches `shard`, which the calling thread owns (rule 1 of `cache.rs`:
-    /// callers check ownership and that the thread is not exiting).
-    fn remember<'a>(&'a self, shard: &'a Shard<T>) -> &'a Shard<T> {
-        crate::cache::fill(self.registry_key, (shard as *const Shard<T>).cast());
-        shard
-    }
-
-    /// Brings the calling thread's shard up to date before a slow-path
-    /// operation: applies the victim rule to the private stack if a trim has
-    /// happened since the owner last looked. Returns the epoch now current.
+    /// Inserts this thread's shard. `thread_local` panics if the thread's
+    /// id was already freed (its own thread-local destructor ran: we are in
+    /// another thread-local's destructor, issue 12). That panic is caught
+    /// here and the thread treated as exiting, so nothing aborts.
     #[cold]
-    pub(crate) fn catch_up(&self, shard: &Shard<T>) -> u64 {
-        let epoch = self.epoch();
-        // SAFETY: `shard` is owned by the calling thread (all callers got it
-        // from `owned_shard`/`local_shard`); the closure runs no user code.
-        let stale = unsafe { shard.with_local(|local| local.seen_epoch != epoch) };
-        if stale {
-            self.drop_stale_private(shard, epoch);
+    fn create_shard(&self) -> Option<&Shard<T>> {
+        let config = &self.config;
+        let made = catch_unwind(AssertUnwindSafe(|| {
+            self.shards
+                .get_or(|| Shard::new(config.private_capacity, self.epoch()))
+        }));
+        if made.is_err() {
+            exit::mark_exiting();
+            return None;
         }
-        epoch
+        // On first insertion `get_or` returns a reference derived from a `&mut`
+        // inside `thread_local` (its `insert`); Stacked and Tree Borrows end it
+        // at the next access through another path (a stealer's `iter`), yet we
+        // cache it. `get`'s reference derives from the shared entry: use that.
+        self.shards.get()
     }
 
-    /// Sets the private stack's limit as high as the shard's bound allows now
-    /// (see `Local::limit`). Returns the ring's length it used.
-    ///
-    /// # Safety
-    /// The calling thread must own `shard`.
-    pub(crate) unsafe fn fit_limit(&self, shard: &Shard<T>) -> usize {
-        let shared = shard.ring.len();
+    /// Caches the calling thread's shard (rule 1 of `shard/cache.rs`:
+    /// callers hold an `Owner` and the thread is not exiting).
+    fn remember<'a>(&'a self, owner: Owner<'a, T>) -> Owner<'a, T> {
+        cache::fill(self.registry_key, (owner.shard() as *const Shard<T>).cast());
+        owner
+    }
+
+    /// Sets the private stack's limit as high as the shard's bound allows
+    /// now (`Private::limit`).
+    pub(crate) fn fit_limit(&self, owner: Owner<'_, T>) {
+        let shared = owner.shard().ring.len();
         let most = self.config.private_capacity;
-        let total = self.config.shard_capacity;
-        // SAFETY: the caller owns the shard; the closure runs no user code.
-        unsafe { shard.with_local(|local| local.limit = most.min(total.saturating_sub(shared))) };
-        shared
+        owner.set_limit(most.min(self.config.shard_capacity.saturating_sub(shared)));
     }
 
     /// Counts `event` in the calling thread's shard if it has one, else in
     /// the pool-wide counters.
     pub(crate) fn count(&self, event: Event, n: u64) {
-        if let Some(counter) = self.owned_shard().and_then(|s| s.counters.of(event)) {
-            counter.add(n);
-        } else {
-            self.orphan.of(event).add(n);
+        match self.owned() {
+            Some(owner) => owner.shard().counters.of(event).add(n),
+            None => self.orphan.of(event).add(n),
         }
     }
 
     pub(crate) fn stats(&self) -> Stats {
-        let mut stats = Stats::default();
+        let mut tally = Tally::default();
+        let mut flows = Flows::default();
         for shard in self.shards.iter() {
-            shard.counters.add_to(&mut stats);
-            stats.shards += 1;
+            shard.counters.add_to(&mut tally);
+            let (pushes, pops) = shard.private_flows();
+            flows.pushes += pushes;
+            flows.pops += pops;
+            flows.idle += (pushes.saturating_sub(pops)) + shard.ring.len() as u64;
+            flows.shards += 1;
         }
-        self.orphan.add_to(&mut stats);
-        crate::stats::finish(&mut stats);
+        self.orphan.add_to(&mut tally);
+        let mut stats = crate::stats::finish(&tally, &flows);
         stats.idle_bytes = self.budget.as_ref().map_or(0, |b| b.used() as u64);
-        stats.trims = self.epoch();
         stats
+    }
+
+    /// Moves the calling thread's private objects to its shared list
+    /// (`Pool::flush_local`), after catching up with any trim.
+    pub(crate) fn flush_local(&self) {
+        if let Some(owner) = self.owned() {
+            let mut drops = Dropper::default();
+            let (owner, _) = self.catch_up(owner, &mut drops);
+            self.flush_private(owner, &mut drops);
+            drops.finish();
+        }
     }
 }
 
 impl<T: Send + 'static> Drop for Inner<T> {
     fn drop(&mut self) {
-        crate::registry::unregister(self.registry_key);
-        // Give back what the shared lists had charged to a budget that other
-        // pools (size classes) may still be using. The objects themselves are
-        // dropped with the shards, right after this.
+        crate::trim::registry::unregister(self.registry_key);
+        // Drop every idle object here, each under containment, and give back
+        // what the shared lists had charged to a budget that other pools (size
+        // classes) may still be using.
+        let mut drops = Dropper::default();
+        let mut charged = 0;
+        for shard in self.shards.iter_mut() {
+            // SAFETY: `&mut self`: no thread can be using the pool, so no
+            // other `Owner` of this shard exists.
+            let owner = unsafe { Owner::new(&*shard) };
+            while let Some((value, _)) = owner.remove_bottom() {
+                drops.drop(value);
+            }
+            let mut entries = Vec::new();
+            let mut claim = shard.ring.claim();
+            while let Some(entry) = claim.pop_oldest() {
+                entries.push(entry);
+            }
+            drop(claim);
+            for entry in entries {
+                charged += entry.weight;
+                drops.drop(entry.value);
+            }
+        }
         if let Some(budget) = &self.budget {
-            let charged: usize = self
-                .shards
-                .iter_mut()
-                .map(|s| s.ring.charged_weight())
-                .sum();
             budget.release(charged);
         }
+        drops.finish();
+    }
+}
+
+impl<T: Send + 'static> ExitFlush for Inner<T> {
+    unsafe fn flush_exiting_thread(&self, shard: *const ()) {
+        // SAFETY: the caller guarantees `shard` is one of our shards, which live
+        // as long as we do (we are alive: the caller upgraded a `Weak`).
+        let shard = unsafe { &*shard.cast::<Shard<T>>() };
+        // SAFETY: this thread adopted the shard (caller contract) and only
+        // this hook releases it, right below.
+        let owner = unsafe { Owner::new(shard) };
+        let mut drops = Dropper::default();
+        self.flush_private(owner, &mut drops);
+        // Marked as exiting, this thread never touches the shard again
+        // without adopting it anew.
+        owner.release();
+        // Exiting: a panic from user code here is forgotten, not re-raised.
+        drops.finish();
+    }
+
+    fn flush_local(&self) {
+        Inner::flush_local(self);
+    }
+}
+
+impl<T: Send + 'static> Registered for Inner<T> {
+    fn trim_now(&self) -> u64 {
+        self.trim()
+    }
+
+    fn auto_trim_due(&self) -> Option<(u64, u64)> {
+        self.auto_trim
+            .as_ref()
+            .map(|a| (a.next_due(), a.interval().as_nanos() as u64))
+    }
+
+    fn auto_trim_if_due(&self, now: u64) -> bool {
+        let due = self.auto_trim.as_ref().is_some_and(|a| a.claim_due(now));
+        if due {
+            self.trim();
+        }
+        due
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.config.name.as_deref()
+    }
+
+    fn stats(&self) -> Stats {
+        Inner::stats(self)
     }
 }

@@ -18,7 +18,7 @@
 //! let v: Vec<u8> = Pooled::detach(buf);        // keep it; the pool forgets it
 //! pool.put(v);                                 // hand a value in (policy applies)
 //! let shared = std::sync::Arc::new(pool);
-//! let o: OwnedPooled<Vec<u8>> = shared.get_owned(); // 'static, Send; holds the Arc
+//! let o: OwnedPooled<Vec<u8>> = shared.get_owned(); // 'static, Send; holds the pool
 //! drop(o);
 //! pool2.trim();                                // one epoch of trimming
 //! let s: Stats = pool2.stats();                // created, reused, stolen, dropped, idle...
@@ -56,27 +56,21 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
-mod auto_trim;
 mod budget;
-mod buffer;
+pub mod buffer;
 mod builder;
-mod cache;
 mod config;
-mod exit;
-mod give;
+mod get;
 mod guard;
 mod inner;
-mod local;
 pub mod policy;
 mod pool;
-mod registry;
-mod ring;
+mod put;
 mod shard;
 mod stats;
 mod sync;
-mod take;
 mod trim;
-mod trimmer;
+mod unwind;
 
 pub mod implementation;
 
@@ -89,9 +83,21 @@ pub use config::{BuildError, DEFAULT_MAX_IDLE_PER_THREAD, MAX_IDLE_PER_THREAD_LI
 pub use guard::{OwnedPooled, Pooled};
 pub use policy::Recycle;
 pub use pool::Pool;
-pub use registry::trim_all;
-pub use stats::Stats;
-pub use trimmer::BackgroundTrimmer;
+pub use stats::{PoolStats, Stats};
+pub use trim::background::BackgroundTrimmer;
+pub use trim::registry::{stats_all, trim_all};
+
+/// Flushes the calling thread's private stacks of every live pool it has
+/// used (what [`Pool::flush_local`] does for one), so that other threads can
+/// take those objects and any thread's trim can reach them.
+///
+/// Cheap enough to call whenever a worker goes idle, for example from
+/// tokio's `runtime::Builder::on_thread_park`: it walks the short list of
+/// pools this thread holds a shard in, and does nothing for a pool whose
+/// private stack is empty.
+pub fn flush_local_all() {
+    shard::exit::flush_local_all();
+}
 
 #[cfg(all(test, shardpool_loom))]
 mod tests;

@@ -1,11 +1,15 @@
 //! What a pool has done, counted without slowing it down.
 //!
-//! Each shard's counters are written only by its owner thread (a relaxed
-//! load and store, never a shared atomic increment); the rare events that
-//! have no owning shard — a trim run from any thread, a return from a thread
-//! that is already exiting — go to pool-wide counters. [`Pool::stats`] sums
-//! both. Under concurrent use the sum is a snapshot whose fields may be a few
-//! operations apart; once the pool is quiet it is exact.
+//! The fast path counts nothing of its own: the private stack's height is
+//! `pushes - pops`, two counters it keeps anyway, so private hits and private
+//! returns are derived from them. Slow-path events are counted in the
+//! shard's owner-written counters (a relaxed load and store, never a shared
+//! atomic increment); events with no owning shard (a trim run from any
+//! thread, a return on a thread that is exiting) go to pool-wide counters.
+//! What the pool holds (`idle`) is measured, not derived: the private
+//! stacks' heights plus the shared rings' lengths. [`Pool::stats`] adds it
+//! all up. Under concurrent use the sum is a snapshot whose fields may be a
+//! few operations apart; once the pool is quiet it is exact.
 //!
 //! [`Pool::stats`]: crate::Pool::stats
 
@@ -16,13 +20,14 @@ use crate::sync::{OwnerCounter, SharedCounter};
 /// The counts obey, once the pool is quiet:
 ///
 /// ```text
-/// created + adopted == detached + dropped() + idle + in_use
+/// created + adopted == idle + dropped() + detached + in_use
 /// gets              == private_hits + shared_hits + steals + created
 /// ```
 ///
-/// where `in_use` ([`Stats::in_use`]) is the number of objects currently out in
-/// guards. Nothing the pool receives disappears without landing in one of these
-/// fields.
+/// where `in_use` ([`Stats::in_use`]) is the number of objects currently out
+/// in guards. `idle` is measured (what the pool's stacks and lists hold), so
+/// an object lost without a count would show up as a guard that does not
+/// exist.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -51,25 +56,27 @@ pub struct Stats {
     pub dropped_by_cap: u64,
     /// Returns dropped because keeping them would exceed `max_idle_bytes`.
     pub dropped_by_budget: u64,
-    /// Idle objects dropped by trimming (the victim rule).
+    /// Idle objects dropped by trimming (the victim rule) or by [`Pool::clear`](crate::Pool::clear).
     pub dropped_by_trim: u64,
-    /// Objects dropped because they came back during a panic (a guard dropped
-    /// while unwinding, which the reset policy did not accept, or a reset
-    /// function that panicked).
+    /// Objects dropped because user code panicked with them in hand: a guard
+    /// dropped while unwinding that the reset policy did not accept, or a
+    /// `reset` or `weigh` that panicked.
     pub dropped_by_panic: u64,
     /// Objects returned by a thread after its exit hook had run (from another
     /// thread-local's destructor), when there was no shared list to take them.
     pub dropped_by_exit: u64,
+    /// Returns dropped because pooling is off ([`Builder::pooling`](crate::Builder::pooling)).
+    pub dropped_by_passthrough: u64,
     /// Objects the pool holds right now, idle, in private stacks and shared lists.
     pub idle: u64,
     /// Bytes charged to the retained-bytes budget by idle objects in shared
     /// lists (0 without `max_idle_bytes`). Private stacks are not charged: that
-    /// is the documented slack of one object per thread.
+    /// is the documented slack.
     pub idle_bytes: u64,
     /// Threads that have a shard in this pool (live ones, and exited ones whose
     /// thread id has not been reused yet).
     pub shards: u64,
-    /// Trims so far (the current trim epoch).
+    /// Trims so far (calls to `trim`, automatic trims, `trim_all`).
     pub trims: u64,
 }
 
@@ -82,6 +89,7 @@ impl Stats {
             + self.dropped_by_trim
             + self.dropped_by_panic
             + self.dropped_by_exit
+            + self.dropped_by_passthrough
     }
 
     /// Objects currently out in guards (`created + adopted - detached -
@@ -95,130 +103,136 @@ impl Stats {
         if self.gets == 0 {
             0.0
         } else {
-            (self.gets - self.created) as f64 / self.gets as f64
+            self.gets.saturating_sub(self.created) as f64 / self.gets as f64
         }
     }
 }
 
-/// Counters one shard's owner writes. See [`OwnerCounter`].
-#[derive(Debug, Default)]
-pub(crate) struct ShardCounters {
-    pub(crate) private_hits: OwnerCounter,
-    pub(crate) shared_hits: OwnerCounter,
-    pub(crate) steals: OwnerCounter,
-    pub(crate) stolen: OwnerCounter,
-    pub(crate) created: OwnerCounter,
-    pub(crate) returned: OwnerCounter,
-    pub(crate) adopted: OwnerCounter,
-    pub(crate) detached: OwnerCounter,
-    pub(crate) dropped_by_policy: OwnerCounter,
-    pub(crate) dropped_by_cap: OwnerCounter,
-    pub(crate) dropped_by_budget: OwnerCounter,
-    pub(crate) dropped_by_trim: OwnerCounter,
-    pub(crate) dropped_by_panic: OwnerCounter,
+/// One pool's statistics, with its name, as [`stats_all`](crate::stats_all)
+/// returns them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolStats {
+    /// The name given with [`Builder::name`](crate::Builder::name), if any.
+    pub name: Option<String>,
+    /// The pool's statistics.
+    pub stats: Stats,
 }
 
-/// Counters for events that have no owning shard. See [`SharedCounter`].
-#[derive(Debug, Default)]
-pub(crate) struct PoolCounters {
-    pub(crate) created: SharedCounter,
-    pub(crate) returned: SharedCounter,
-    pub(crate) adopted: SharedCounter,
-    pub(crate) detached: SharedCounter,
-    pub(crate) dropped_by_policy: SharedCounter,
-    pub(crate) dropped_by_trim: SharedCounter,
-    pub(crate) dropped_by_panic: SharedCounter,
-    pub(crate) dropped_by_exit: SharedCounter,
-}
+/// Declares the slow-path event counters once: the counter sets of shards
+/// and of the pool, and the plain sum they add up to.
+macro_rules! events {
+    ($($(#[$doc:meta])* $event:ident,)*) => {
+        /// A slow-path event; each has a counter in every counter set. Most
+        /// are counted through their field directly; the enum serves the
+        /// call sites that pick the shard's or the pool's set at run time.
+        #[allow(non_camel_case_types, dead_code)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum Event { $($(#[$doc])* $event,)* }
 
-/// Which counter an event goes to; lets one call site count in the current
-/// thread's shard when it has one and in the pool-wide counters otherwise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Event {
-    Created,
-    Returned,
-    Adopted,
-    Detached,
-    DroppedByPolicy,
-    DroppedByTrim,
-    DroppedByPanic,
-    DroppedByExit,
-}
+        /// One counter per [`Event`].
+        #[derive(Debug, Default)]
+        pub(crate) struct Counters<C> { $(pub(crate) $event: C,)* }
 
-impl ShardCounters {
-    /// The counter for `event`, if shards count it (exit drops only happen
-    /// without a shard at hand). Cap and budget drops, which only happen with
-    /// a shard at hand, are counted on its fields directly.
-    pub(crate) fn of(&self, event: Event) -> Option<&OwnerCounter> {
-        Some(match event {
-            Event::Created => &self.created,
-            Event::Returned => &self.returned,
-            Event::Adopted => &self.adopted,
-            Event::Detached => &self.detached,
-            Event::DroppedByPolicy => &self.dropped_by_policy,
-            Event::DroppedByTrim => &self.dropped_by_trim,
-            Event::DroppedByPanic => &self.dropped_by_panic,
-            Event::DroppedByExit => return None,
-        })
-    }
+        /// Plain sums of the counters, before the derived fields.
+        #[derive(Debug, Default, Clone, Copy)]
+        pub(crate) struct Tally { $(pub(crate) $event: u64,)* }
 
-    /// Adds this shard's counts into `stats`.
-    pub(crate) fn add_to(&self, stats: &mut Stats) {
-        stats.private_hits += self.private_hits.get();
-        stats.shared_hits += self.shared_hits.get();
-        stats.steals += self.steals.get();
-        stats.stolen += self.stolen.get();
-        stats.created += self.created.get();
-        stats.returned += self.returned.get();
-        stats.adopted += self.adopted.get();
-        stats.detached += self.detached.get();
-        stats.dropped_by_policy += self.dropped_by_policy.get();
-        stats.dropped_by_cap += self.dropped_by_cap.get();
-        stats.dropped_by_budget += self.dropped_by_budget.get();
-        stats.dropped_by_trim += self.dropped_by_trim.get();
-        stats.dropped_by_panic += self.dropped_by_panic.get();
-    }
-}
-
-impl PoolCounters {
-    /// The counter for `event`, for events that happen without a shard.
-    pub(crate) fn of(&self, event: Event) -> &SharedCounter {
-        match event {
-            Event::Created => &self.created,
-            Event::Returned => &self.returned,
-            Event::Adopted => &self.adopted,
-            Event::Detached => &self.detached,
-            Event::DroppedByPolicy => &self.dropped_by_policy,
-            Event::DroppedByTrim => &self.dropped_by_trim,
-            Event::DroppedByPanic => &self.dropped_by_panic,
-            Event::DroppedByExit => &self.dropped_by_exit,
+        impl<C> Counters<C> {
+            pub(crate) fn of(&self, event: Event) -> &C {
+                match event { $(Event::$event => &self.$event,)* }
+            }
         }
-    }
 
-    pub(crate) fn add_to(&self, stats: &mut Stats) {
-        stats.created += self.created.get();
-        stats.returned += self.returned.get();
-        stats.adopted += self.adopted.get();
-        stats.detached += self.detached.get();
-        stats.dropped_by_policy += self.dropped_by_policy.get();
-        stats.dropped_by_trim += self.dropped_by_trim.get();
-        stats.dropped_by_panic += self.dropped_by_panic.get();
-        stats.dropped_by_exit += self.dropped_by_exit.get();
+        impl<C: Read> Counters<C> {
+            pub(crate) fn add_to(&self, tally: &mut Tally) {
+                $(tally.$event += self.$event.read();)*
+            }
+        }
+    };
+}
+
+events! {
+    created,
+    adopted,
+    detached,
+    /// Gets served by a refill from the caller's own shared list.
+    shared_hits,
+    /// Gets served by a steal.
+    steals,
+    /// Objects moved by steals.
+    stolen,
+    /// Returns that did not end on the private stack (ring, or dropped).
+    returned_elsewhere,
+    /// Boxes the pool itself placed on a private stack (refill, steal).
+    moved_in,
+    /// Boxes the pool itself took off a private stack (trim, flush, clear).
+    moved_out,
+    dropped_by_policy,
+    dropped_by_cap,
+    dropped_by_budget,
+    dropped_by_trim,
+    dropped_by_panic,
+    dropped_by_exit,
+    dropped_by_passthrough,
+    /// Trims run (pool-wide only).
+    trims,
+}
+
+/// A counter that can be read for a report.
+pub(crate) trait Read {
+    fn read(&self) -> u64;
+}
+impl Read for OwnerCounter {
+    fn read(&self) -> u64 {
+        self.get()
+    }
+}
+impl Read for SharedCounter {
+    fn read(&self) -> u64 {
+        self.get()
     }
 }
 
-/// Derives the fields that are not counted directly.
-pub(crate) fn finish(stats: &mut Stats) {
-    stats.gets = stats.private_hits + stats.shared_hits + stats.steals + stats.created;
-    // Everything that came back and was kept, minus everything that left the
-    // pool's storage since. Signed: a snapshot can catch a count mid-flight.
-    let kept = stats.returned as i128
-        - (stats.dropped_by_policy
-            + stats.dropped_by_cap
-            + stats.dropped_by_budget
-            + stats.dropped_by_panic
-            + stats.dropped_by_exit) as i128;
-    let left =
-        (stats.private_hits + stats.shared_hits + stats.steals + stats.dropped_by_trim) as i128;
-    stats.idle = (kept - left).max(0) as u64;
+/// Counters one shard's owner writes.
+pub(crate) type ShardCounters = Counters<OwnerCounter>;
+/// Counters for events that have no owning shard.
+pub(crate) type PoolCounters = Counters<SharedCounter>;
+
+/// What one shard contributes beyond its counters.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Flows {
+    /// Boxes ever pushed onto / popped off private stacks.
+    pub(crate) pushes: u64,
+    pub(crate) pops: u64,
+    /// Objects held now (private stacks and shared rings).
+    pub(crate) idle: u64,
+    pub(crate) shards: u64,
+}
+
+/// Builds the public snapshot from the sums.
+pub(crate) fn finish(t: &Tally, f: &Flows) -> Stats {
+    let private_hits = f.pops.saturating_sub(t.moved_out);
+    let private_returns = f.pushes.saturating_sub(t.moved_in);
+    Stats {
+        gets: private_hits + t.shared_hits + t.steals + t.created,
+        private_hits,
+        shared_hits: t.shared_hits,
+        steals: t.steals,
+        stolen: t.stolen,
+        created: t.created,
+        returned: private_returns + t.returned_elsewhere,
+        adopted: t.adopted,
+        detached: t.detached,
+        dropped_by_policy: t.dropped_by_policy,
+        dropped_by_cap: t.dropped_by_cap,
+        dropped_by_budget: t.dropped_by_budget,
+        dropped_by_trim: t.dropped_by_trim,
+        dropped_by_panic: t.dropped_by_panic,
+        dropped_by_exit: t.dropped_by_exit,
+        dropped_by_passthrough: t.dropped_by_passthrough,
+        idle: f.idle,
+        idle_bytes: 0,
+        shards: f.shards,
+        trims: t.trims,
+    }
 }

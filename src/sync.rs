@@ -6,8 +6,9 @@
 //!
 //! What loom sees, and what it does not:
 //! - **Seen**: every atomic and `UnsafeCell` of our own protocols — the shared
-//!   ring (`ring.rs`), the owner-only private stack (`local.rs`, through
-//!   `UnsafeCell`), the trim epoch, the retained-bytes budget.
+//!   ring and its segments (`shard/ring.rs`), the owner-only private stack
+//!   (`shard/private.rs`, through `UnsafeCell`), shard ownership, the trim
+//!   epoch, the retained-bytes budget.
 //! - **Stand-in**: `thread_local::ThreadLocal` is not loom-aware. Under loom it
 //!   is replaced by [`ThreadLocal`] below, a per-loom-thread map with the same
 //!   contract (one entry per thread, stable references, iteration over all
@@ -21,15 +22,19 @@
 //! - **Explicit**: loom runs thread-local destructors in an order of its own
 //!   and forbids `thread::current()` inside them, so under loom the exit hook
 //!   does not run from a destructor; models call
-//!   [`crate::exit::simulate_thread_exit`] at the end of a thread instead. The
+//!   [`crate::shard::exit::simulate_thread_exit`] at the end of a thread instead. The
 //!   flush it performs is the same code.
 //! - **Not modelled**: `Arc`/`Weak` (loom has no `Weak`; std's are trusted), the
-//!   process-wide registry's `Mutex`, and statistics counters (owner-written,
-//!   read for reporting only; modelling them would only multiply states).
+//!   process-wide registry's `Mutex`, and the owner-written counters
+//!   ([`OwnerCounter`]: statistics, and the private stack's `pushes`/`pops`,
+//!   which only the owner writes and only `stats` reads from elsewhere;
+//!   modelling them would only multiply states).
 
 #[cfg(not(shardpool_loom))]
 mod imp {
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
 
     /// Per-thread storage, one entry per live thread id (ids are reused).
     pub(crate) type ThreadLocal<T> = thread_local::ThreadLocal<T>;
@@ -64,7 +69,9 @@ mod imp {
 #[cfg(shardpool_loom)]
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
 
     /// Under loom every wait must yield to the scheduler, or the model spins
     /// forever on a branch where the other thread never runs.
@@ -179,13 +186,13 @@ macro_rules! const_thread_local {
 }
 pub(crate) use const_thread_local;
 
-/// A statistics counter written by one thread (the shard's owner) and read
-/// by any thread for reporting.
+/// A counter written by one thread (the shard's owner) and read by any
+/// thread for reporting.
 ///
-/// `bump` is a relaxed load plus a relaxed store, not a read-modify-write: on
-/// x86-64 and AArch64 that is two plain `mov`s, so counting costs the fast
-/// path no bus lock. It is only correct because a single thread writes it;
-/// counters written by several threads use [`SharedCounter`].
+/// `add` is a relaxed load plus a relaxed store, not a read-modify-write: on
+/// x86-64 and AArch64 that is two plain `mov`s, so counting costs no bus
+/// lock. It is only correct because a single thread writes it; counters
+/// written by several threads use [`SharedCounter`].
 ///
 /// Both builds use std's atomic here: loom would only multiply states without
 /// checking anything (the value never guards memory).
@@ -206,6 +213,13 @@ impl OwnerCounter {
         self.add(1);
     }
 
+    /// Relaxed, as in `add`: only the owner writes.
+    #[inline(always)]
+    pub(crate) fn set(&self, value: u64) {
+        self.0.store(value, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    #[inline(always)]
     pub(crate) fn get(&self) -> u64 {
         self.0.load(std::sync::atomic::Ordering::Relaxed)
     }

@@ -104,6 +104,93 @@ fn burst_is_released_by_two_trims() {
     eprintln!("burst: +{after_burst} B, one trim: +{after_one} B, two trims: +{after_two} B");
 }
 
+/// Issue 13: a shard's shared-list storage grows with what it holds and is
+/// freed by trimming, so the burst above leaves the same small bookkeeping
+/// whatever `max_idle_per_thread` is. (Before: every shard's ring was
+/// allocated up front at the cap, 337 KB live after two trims with a cap of
+/// 1024, 1.5 MiB per shard with a cap of 65,535.)
+#[test]
+fn burst_leaves_bookkeeping_independent_of_the_cap() {
+    let _serial = serial();
+    for cap in [64, 1024, 65_535] {
+        let pool = Arc::new(
+            Pool::builder()
+                .recycle(1 << 20)
+                .max_idle_per_thread(cap)
+                .build(|| Vec::<u8>::with_capacity(BUF)),
+        );
+        let before = live();
+        let peak = Arc::new(Barrier::new(4));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (pool, peak) = (Arc::clone(&pool), Arc::clone(&peak));
+                thread::spawn(move || {
+                    let held: Vec<_> = (0..iters(256)).map(|_| pool.get()).collect();
+                    peak.wait();
+                    drop(held);
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let after_burst = live() - before;
+        pool.trim();
+        pool.trim();
+        let after_two = live() - before;
+        let stats = pool.stats();
+        assert_eq!(stats.idle, 0, "cap {cap}: {stats:?}");
+        assert!(
+            after_two < 64 * 1024,
+            "cap {cap}: {after_two} bytes left after two trims (burst: {after_burst})"
+        );
+        eprintln!("cap {cap}: burst +{after_burst} B, two trims +{after_two} B");
+    }
+}
+
+/// Issue 13: with a high count cap and a byte budget (the documented way to
+/// bound by bytes), what the pool keeps with nothing checked out stays
+/// within the budget plus the documented slack: per thread, one private
+/// object (uncharged) and the bookkeeping outside the budget (the shard and
+/// 24 bytes of shared-list storage per idle entry, in segments of 32).
+/// (Before: 2.36 MB live for a 1 MiB budget: 16,384 ring slots per shard.)
+#[test]
+fn budget_bounds_bytes_with_a_high_cap() {
+    let _serial = serial();
+    const SIZE: usize = 4096;
+    const BUDGET: usize = 1 << 20;
+    for threads_used in 2..=4 {
+        let pool = Arc::new(
+            Pool::builder()
+                .recycle(1 << 20)
+                .max_idle_per_thread(10_000)
+                .max_idle_bytes(BUDGET)
+                .build(|| Vec::<u8>::with_capacity(SIZE)),
+        );
+        let before = live();
+        let threads: Vec<_> = (0..threads_used)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                thread::spawn(move || {
+                    let held: Vec<_> = (0..iters(600)).map(|_| pool.get()).collect();
+                    drop(held);
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let stats = pool.stats();
+        assert!(stats.idle_bytes <= BUDGET as u64, "{stats:?}");
+        let kept = live() - before;
+        // Idle entries in shared lists are at most BUDGET / SIZE in all.
+        let entries = BUDGET / SIZE;
+        let storage = 24 * (entries + 2 * 32 * threads_used) + 4096 * threads_used;
+        let slack = threads_used * SIZE + storage;
+        assert!(
+            kept <= (BUDGET + slack) as isize,
+            "{threads_used} threads: {kept} bytes kept > budget {BUDGET} + slack {slack}"
+        );
+        eprintln!("{threads_used} threads: {kept} B kept for a {BUDGET} B budget");
+    }
+}
+
 /// The victim rule, in bytes: a buffer used between two trims survives the
 /// second (its 64 KiB stay), one not used does not.
 #[test]

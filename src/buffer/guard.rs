@@ -8,6 +8,7 @@
 use super::{BufferPool, DETACHED};
 use std::fmt;
 use std::io;
+use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 
@@ -25,13 +26,18 @@ pub struct PooledBuf<'a> {
     pool: &'a BufferPool,
     /// Index of the class the buffer came from, or `OVERSIZE` / `DETACHED`.
     class: usize,
-    buf: Vec<u8>,
+    /// Always present, except inside `drop`, which takes it.
+    buf: ManuallyDrop<Box<Vec<u8>>>,
 }
 
 impl<'a> PooledBuf<'a> {
     #[inline(always)]
-    pub(crate) fn new(pool: &'a BufferPool, buf: Vec<u8>, class: usize) -> Self {
-        PooledBuf { pool, class, buf }
+    pub(crate) fn new(pool: &'a BufferPool, buf: Box<Vec<u8>>, class: usize) -> Self {
+        PooledBuf {
+            pool,
+            class,
+            buf: ManuallyDrop::new(buf),
+        }
     }
 
     /// Takes the buffer out of the pool's care: the pool forgets it (its class
@@ -43,7 +49,7 @@ impl<'a> PooledBuf<'a> {
     pub fn detach(mut this: Self) -> Vec<u8> {
         this.pool.note_detached(this.class);
         this.class = DETACHED;
-        std::mem::take(&mut this.buf)
+        std::mem::take(&mut **this.buf)
         // `this` drops here, with `DETACHED` and an empty `Vec`: a no-op.
     }
 }
@@ -51,8 +57,8 @@ impl<'a> PooledBuf<'a> {
 impl Drop for PooledBuf<'_> {
     #[inline]
     fn drop(&mut self) {
-        self.pool
-            .give_back(std::mem::take(&mut self.buf), self.class);
+        let buf = self.take_buf();
+        self.pool.give_back(buf, self.class);
     }
 }
 
@@ -65,19 +71,24 @@ pub struct OwnedPooledBuf {
     pool: Arc<BufferPool>,
     /// As in [`PooledBuf`].
     class: usize,
-    buf: Vec<u8>,
+    /// Always present, except inside `drop`, which takes it.
+    buf: ManuallyDrop<Box<Vec<u8>>>,
 }
 
 impl OwnedPooledBuf {
-    pub(crate) fn new(pool: Arc<BufferPool>, buf: Vec<u8>, class: usize) -> Self {
-        OwnedPooledBuf { pool, class, buf }
+    pub(crate) fn new(pool: Arc<BufferPool>, buf: Box<Vec<u8>>, class: usize) -> Self {
+        OwnedPooledBuf {
+            pool,
+            class,
+            buf: ManuallyDrop::new(buf),
+        }
     }
 
     /// Takes the buffer out of the pool's care (see [`PooledBuf::detach`]).
     pub fn detach(mut this: Self) -> Vec<u8> {
         this.pool.note_detached(this.class);
         this.class = DETACHED;
-        std::mem::take(&mut this.buf)
+        std::mem::take(&mut **this.buf)
     }
 
     /// The pool this buffer came from.
@@ -89,8 +100,8 @@ impl OwnedPooledBuf {
 impl Drop for OwnedPooledBuf {
     #[inline]
     fn drop(&mut self) {
-        self.pool
-            .give_back(std::mem::take(&mut self.buf), self.class);
+        let buf = self.take_buf();
+        self.pool.give_back(buf, self.class);
     }
 }
 
@@ -157,3 +168,17 @@ macro_rules! buf_traits {
 }
 
 buf_traits!(PooledBuf<'a>, OwnedPooledBuf);
+
+impl PooledBuf<'_> {
+    fn take_buf(&mut self) -> Box<Vec<u8>> {
+        // SAFETY: called once, from `drop`; `buf` is not used afterwards.
+        unsafe { ManuallyDrop::take(&mut self.buf) }
+    }
+}
+
+impl OwnedPooledBuf {
+    fn take_buf(&mut self) -> Box<Vec<u8>> {
+        // SAFETY: called once, from `drop`; `buf` is not used afterwards.
+        unsafe { ManuallyDrop::take(&mut self.buf) }
+    }
+}

@@ -292,7 +292,7 @@ impl BufferPool {
         };
         // Fast and slow returns kept apart, as in `Pool::get`, so the fast
         // path's `Vec` stays in registers.
-        match pool.inner().take_fast() {
+        match pool.inner().get_fast() {
             Some(buf) => PooledBuf::new(self, buf, class),
             None => self.get_slow(class),
         }
@@ -301,7 +301,7 @@ impl BufferPool {
     #[cold]
     #[inline(never)]
     fn get_slow(&self, class: usize) -> PooledBuf<'_> {
-        PooledBuf::new(self, self.classes[class].inner().take_slow(), class)
+        PooledBuf::new(self, self.classes[class].inner().get_slow(), class)
     }
 
     #[cold]
@@ -310,9 +310,9 @@ impl BufferPool {
         PooledBuf::new(self, self.allocate_oversize(min_capacity), OVERSIZE)
     }
 
-    fn allocate_oversize(&self, min_capacity: usize) -> Vec<u8> {
+    fn allocate_oversize(&self, min_capacity: usize) -> Box<Vec<u8>> {
         self.counters.oversize_gets.add(1);
-        Vec::with_capacity(min_capacity)
+        Box::new(Vec::with_capacity(min_capacity))
     }
 
     /// Like [`get`](BufferPool::get), but the guard owns a handle to the
@@ -321,9 +321,9 @@ impl BufferPool {
     pub fn get_owned(self: &Arc<Self>, min_capacity: usize) -> OwnedPooledBuf {
         let class = self.sizes.for_request(min_capacity);
         let buf = match self.classes.get(class) {
-            Some(pool) => match pool.inner().take_fast() {
+            Some(pool) => match pool.inner().get_fast() {
                 Some(buf) => buf,
-                None => pool.inner().take_slow(),
+                None => pool.inner().get_slow(),
             },
             None => {
                 let buf = self.allocate_oversize(min_capacity);
@@ -352,10 +352,10 @@ impl BufferPool {
     /// Returns a guard's buffer, which left class `from` (or is `OVERSIZE` or
     /// `DETACHED`). The fast path: a small class, capacity unchanged.
     #[inline(always)]
-    pub(crate) fn give_back(&self, buf: Vec<u8>, from: usize) {
+    pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize) {
         // `from < first_flushed` also rules out the two sentinels.
         if from < self.first_flushed && buf.capacity() == self.sizes.size(from) {
-            self.classes[from].inner().give_from_guard(buf);
+            self.classes[from].inner().put_from_guard(buf);
         } else {
             self.give_back_slow(buf, from);
         }
@@ -364,26 +364,26 @@ impl BufferPool {
     /// A large class, a changed capacity, an oversize or detached guard.
     #[cold]
     #[inline(never)]
-    fn give_back_slow(&self, buf: Vec<u8>, from: usize) {
+    fn give_back_slow(&self, buf: Box<Vec<u8>>, from: usize) {
         if from == DETACHED {
             return; // `buf` is the empty `Vec` detach left behind
         }
         let to = self.sizes.for_capacity(buf.capacity());
         if from != OVERSIZE && to != Some(from) {
             // Leaves its class for another, or for the allocator.
-            self.classes[from].inner().count(Event::Detached, 1);
+            self.classes[from].inner().count(Event::detached, 1);
             if to.is_some() {
                 self.counters.reclassified.add(1);
             }
         }
         let Some(to) = to else {
-            return self.discard(buf);
+            return self.discard(*buf);
         };
         let inner = self.classes[to].inner();
         if to != from {
-            inner.count(Event::Adopted, 1);
+            inner.count(Event::adopted, 1);
         }
-        inner.give_from_guard(buf);
+        inner.put_from_guard(buf);
         self.flush_if_large(to);
     }
 
@@ -409,7 +409,7 @@ impl BufferPool {
     /// A guard from class `from` is being detached.
     pub(crate) fn note_detached(&self, from: usize) {
         if let Some(pool) = self.classes.get(from) {
-            pool.inner().count(Event::Detached, 1);
+            pool.inner().count(Event::detached, 1);
         }
     }
 

@@ -26,7 +26,7 @@
 use std::cell::{Cell, RefCell};
 use std::sync::Weak;
 
-/// A pool that can flush one of its shards for an exiting owner.
+/// A pool seen from one of the threads that own a shard in it.
 pub(crate) trait ExitFlush: Send + Sync {
     /// Flushes and releases `shard`, which the calling (exiting) thread owns.
     ///
@@ -34,6 +34,10 @@ pub(crate) trait ExitFlush: Send + Sync {
     /// `shard` must be the address of a shard of this pool that the calling
     /// thread adopted.
     unsafe fn flush_exiting_thread(&self, shard: *const ());
+
+    /// Moves the calling thread's private objects to its shared list
+    /// (`Pool::flush_local`).
+    fn flush_local(&self);
 }
 
 /// Value of `TOKEN` once the exit hook has started.
@@ -88,11 +92,41 @@ pub(crate) fn register(pool: Weak<dyn ExitFlush>, shard: *const ()) -> bool {
     .is_ok()
 }
 
+/// Whether the calling thread's exit hook has started (or finished).
+pub(crate) fn is_exiting() -> bool {
+    TOKEN
+        .try_with(|token| token.get() == EXITING)
+        .unwrap_or(true)
+}
+
+/// Marks the calling thread as exiting: it will not adopt a shard again.
+pub(crate) fn mark_exiting() {
+    crate::shard::cache::clear();
+    let _ = TOKEN.try_with(|token| token.set(EXITING));
+}
+
+/// Flushes the calling thread's private stacks of every live pool it has a
+/// shard in; see [`crate::flush_local_all`].
+pub(crate) fn flush_local_all() {
+    // Copied out first: flushing runs user code (`weigh`, `T::drop`), which
+    // may use pools and so register more shards here.
+    let pools: Vec<Weak<dyn ExitFlush>> = HOOK
+        .try_with(|hook| {
+            let adopted = hook.adopted.borrow();
+            adopted.iter().map(|a| a.pool.clone()).collect()
+        })
+        .unwrap_or_default();
+    for pool in pools {
+        if let Some(pool) = pool.upgrade() {
+            pool.flush_local();
+        }
+    }
+}
+
 fn run(adopted: Vec<Adopted>) {
     // Rules 2 and 1 of `cache.rs`: no cached shard survives, and none is
     // cached again, before any ownership is given up.
-    crate::cache::clear();
-    let _ = TOKEN.try_with(|token| token.set(EXITING));
+    mark_exiting();
     for Adopted { pool, shard } in adopted {
         if let Some(pool) = pool.upgrade() {
             // SAFETY: registered by `Inner::local_shard` with a shard of this
@@ -114,16 +148,4 @@ impl Drop for ExitHook {
 #[cfg(shardpool_loom)]
 pub(crate) fn simulate_thread_exit() {
     run(HOOK.with(|hook| std::mem::take(&mut *hook.adopted.borrow_mut())));
-}
-
-impl<T: Send + 'static> ExitFlush for crate::inner::Inner<T> {
-    unsafe fn flush_exiting_thread(&self, shard: *const ()) {
-        // SAFETY: the caller guarantees `shard` is one of our shards, which live
-        // as long as we do (we are alive: the caller upgraded a `Weak`).
-        let shard = unsafe { &*shard.cast::<crate::shard::Shard<T>>() };
-        self.flush_private(shard);
-        // SAFETY: this thread owns the shard (caller contract) and, marked as
-        // exiting, will never touch it again without adopting it anew.
-        unsafe { shard.release() };
-    }
 }

@@ -1,8 +1,10 @@
-//! Every live pool in the process, held weakly, for [`trim_all`] and the
-//! background trimmer: the stand-in for Go clearing every pool at each GC.
+//! Every live pool in the process, held weakly, for [`trim_all`],
+//! [`stats_all`] and the background trimmer: the stand-in for Go clearing
+//! every pool at each GC.
 //!
 //! Pools register when built and unregister when dropped; both take this
-//! mutex, as do `trim_all` and the trimmer, but `get` and `put` never do.
+//! mutex, as do `trim_all`, `stats_all` and the trimmer, but `get` and `put`
+//! never do. The registry calls nobody: the trimmer asks it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
@@ -16,6 +18,10 @@ pub(crate) trait Registered: Send + Sync {
     fn auto_trim_due(&self) -> Option<(u64, u64)>;
     /// Trims if an automatic trim is due (claims it first).
     fn auto_trim_if_due(&self, now: u64) -> bool;
+    /// The name given at build time.
+    fn name(&self) -> Option<&str>;
+    /// The pool's statistics.
+    fn stats(&self) -> crate::Stats;
 }
 
 static POOLS: Mutex<BTreeMap<u64, Weak<dyn Registered>>> = Mutex::new(BTreeMap::new());
@@ -28,13 +34,8 @@ fn pools() -> MutexGuard<'static, BTreeMap<u64, Weak<dyn Registered>>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-pub(crate) fn next_key() -> u64 {
-    crate::sync::unique_id()
-}
-
 pub(crate) fn register(key: u64, pool: Weak<dyn Registered>) {
     pools().insert(key, pool);
-    crate::trimmer::nudge();
 }
 
 pub(crate) fn unregister(key: u64) {
@@ -58,22 +59,19 @@ pub fn trim_all() -> u64 {
     live_pools().iter().map(|pool| pool.trim_now()).sum()
 }
 
-impl<T: Send + 'static> Registered for crate::inner::Inner<T> {
-    fn trim_now(&self) -> u64 {
-        self.trim()
-    }
-
-    fn auto_trim_due(&self) -> Option<(u64, u64)> {
-        self.auto_trim
-            .as_ref()
-            .map(|a| (a.next_due(), a.interval().as_nanos() as u64))
-    }
-
-    fn auto_trim_if_due(&self, now: u64) -> bool {
-        let due = self.auto_trim.as_ref().is_some_and(|a| a.claim_due(now));
-        if due {
-            self.trim();
-        }
-        due
-    }
+/// The statistics of every live pool in the process, with their names, in
+/// the order they were built (a [`BufferPool`](crate::BufferPool) gives one
+/// entry per size class, named `<name>/<class size>`).
+///
+/// Built on the same registry as [`trim_all`]; it takes a lock that `get`
+/// and `put` never take, and costs each pool one [`Pool::stats`](crate::Pool::stats).
+/// Feed it to your metrics system, or see the `metrics` feature.
+pub fn stats_all() -> Vec<crate::PoolStats> {
+    live_pools()
+        .iter()
+        .map(|pool| crate::PoolStats {
+            name: pool.name().map(str::to_owned),
+            stats: pool.stats(),
+        })
+        .collect()
 }

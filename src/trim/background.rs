@@ -1,14 +1,15 @@
 //! The process-wide background trimmer: one thread, started explicitly, that
 //! runs the automatic trims of every pool built with `trim_interval`.
 
-use crate::auto_trim::now_nanos;
+use crate::trim::interval::now_nanos;
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle, ThreadId};
 use std::time::Duration;
 
-/// Longest the trimmer sleeps without looking at the registry again. New
-/// pools wake it early, so this only bounds how late a changed schedule is seen.
+/// Longest the trimmer sleeps without looking at the registry again: it
+/// bounds how late a new pool's schedule is seen (the registry does not wake
+/// the trimmer; the trimmer asks the registry).
 const MAX_SLEEP: Duration = Duration::from_millis(250);
 
 /// A handle on the process-wide background trimmer thread.
@@ -131,19 +132,11 @@ fn current_id() -> ThreadId {
     thread::current().id()
 }
 
-/// Wakes the trimmer early (a pool was registered; its schedule may be sooner).
-pub(crate) fn nudge() {
-    if let Some(r) = running().as_ref() {
-        r.signal.lock().1 = true;
-        r.signal.wake.notify_all();
-    }
-}
-
 fn run(signal: &Signal) {
     loop {
         let now = now_nanos();
         let mut sleep = MAX_SLEEP;
-        for pool in crate::registry::live_pools() {
+        for pool in crate::trim::registry::live_pools() {
             pool.auto_trim_if_due(now);
             if let Some((due, _)) = pool.auto_trim_due() {
                 let until = Duration::from_nanos(due.saturating_sub(now_nanos()));

@@ -1,0 +1,169 @@
+//! Getting an object: private stack → own shared list → steal → create.
+//!
+//! Objects travel as boxes: the fast path pops one pointer off the private
+//! stack, and a refill or steal moves pointers, never a `T`.
+
+use crate::inner::Inner;
+use crate::shard::Owner;
+use crate::shard::ring::Entry;
+use crate::stats::Event;
+use crate::unwind::Dropper;
+
+impl<T: Send + 'static> Inner<T> {
+    /// The fast path: the calling thread's private stack. `None` means "go
+    /// to [`get_slow`](Inner::get_slow)"; callers keep the two apart so the
+    /// fast path stays a small leaf.
+    #[inline(always)]
+    pub(crate) fn get_fast(&self) -> Option<Box<T>> {
+        self.cached()?.pop(self.epoch())
+    }
+
+    /// Everything but the fast path: an idle object from anywhere, else a new one.
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn get_slow(&self) -> Box<T> {
+        match self.find() {
+            Some(value) => value,
+            None => self.create_one(),
+        }
+    }
+
+    /// Reuse only: like `get` but `None` instead of creating.
+    pub(crate) fn try_get(&self) -> Option<Box<T>> {
+        self.get_fast().or_else(|| self.find())
+    }
+
+    /// Nothing to reuse: make a new object. `create` may panic or re-enter
+    /// the pool; nothing is held while it runs, and it is counted only once
+    /// it returned.
+    fn create_one(&self) -> Box<T> {
+        let value = Box::new((self.create)());
+        self.count(Event::created, 1);
+        value
+    }
+
+    /// The search behind `get` and `try_get`: private stack (after catching
+    /// up with trims), own shared list, other threads' shared lists.
+    fn find(&self) -> Option<Box<T>> {
+        if !self.config.pooling {
+            return None;
+        }
+        self.maybe_auto_trim();
+        let owner = self.local()?;
+        let mut drops = Dropper::default();
+        let (owner, _) = self.catch_up(owner, &mut drops);
+        // User code may have run (stale objects' `Drop`), moving the epoch or
+        // the private stack: everything below reads its state afresh.
+        let found = owner
+            .pop(self.epoch())
+            .or_else(|| self.refill(owner))
+            .or_else(|| self.steal(owner));
+        drops.finish();
+        found
+    }
+
+    /// Moves a batch of the newest objects from the calling thread's own
+    /// shared list to its private stack and returns the newest.
+    fn refill(&self, owner: Owner<'_, T>) -> Option<Box<T>> {
+        if owner.shard().ring.len() == 0 {
+            return None;
+        }
+        let most = self.config.private_capacity;
+        let mut batch = Vec::with_capacity(most + 1);
+        // Busy means a stealer is mid-batch on our list: rather than wait, try
+        // the other shards; the objects stay reachable.
+        let mut claim = owner.shard().ring.try_claim()?;
+        let listed = claim.len();
+        // Moving objects from our ring to our stack keeps the shard's total,
+        // so only the stack's own room limits the batch: one for the caller
+        // plus what fits on top of what the stack holds now.
+        let take = listed.min(most.saturating_sub(owner.height()) + 1);
+        owner.set_limit(most.min(self.config.shard_capacity.saturating_sub(listed - take)));
+        owner
+            .ring()
+            .pop_newest(&mut claim, take, |_, entry| batch.push(entry));
+        drop(claim);
+        let newest = self.place_batch(owner, batch, true)?;
+        owner.shard().counters.shared_hits.bump();
+        Some(newest)
+    }
+
+    /// Takes up to half of another shard's shared list (one for the caller,
+    /// the rest as far as the private stack's limit allows), starting at the
+    /// shard we last stole from.
+    fn steal(&self, owner: Owner<'_, T>) -> Option<Box<T>> {
+        self.fit_limit(owner);
+        let room = owner.room();
+        let start = owner.steal_cursor();
+        let mut batch = Vec::with_capacity(room + 1);
+        // Visit `start..` then `..start`, skipping ourselves and empty lists
+        // without touching their claim flag.
+        let wrapped = self.shards.iter().enumerate().take(start);
+        let order = (self.shards.iter().enumerate().skip(start))
+            .chain(wrapped)
+            .filter(|(_, victim)| !std::ptr::eq(*victim, owner.shard()) && victim.ring.len() != 0);
+        for (index, victim) in order {
+            let Some(mut claim) = victim.ring.try_claim() else {
+                continue;
+            };
+            let take = claim.len().div_ceil(2).min(room + 1);
+            for _ in 0..take {
+                batch.extend(claim.pop_oldest());
+            }
+            drop(claim);
+            if batch.is_empty() {
+                continue;
+            }
+            // Come back here first next time: a victim with a backlog (a
+            // consumer returning what a producer takes) likely has more.
+            owner.set_steal_cursor(index);
+            let counters = &owner.shard().counters;
+            counters.stolen.add(batch.len() as u64);
+            let newest = self.place_batch(owner, batch, false)?;
+            owner.shard().counters.steals.bump();
+            return Some(newest);
+        }
+        None
+    }
+
+    /// Places a batch taken from a shared list on the private stack and
+    /// returns the newest for the caller. `newest_first` says how the batch
+    /// is ordered. The sizes were computed so that everything fits; were it
+    /// not so, the rest would go back to the shared list.
+    fn place_batch(
+        &self,
+        owner: Owner<'_, T>,
+        mut batch: Vec<Entry<T>>,
+        newest_first: bool,
+    ) -> Option<Box<T>> {
+        if newest_first {
+            batch.reverse();
+        }
+        let newest = batch.pop()?;
+        let weight: usize = newest.weight + batch.iter().map(|e| e.weight).sum::<usize>();
+        // The private stack is not charged to the budget.
+        if let Some(budget) = &self.budget {
+            budget.release(weight);
+        }
+        let mut spill = Vec::new();
+        let moved = batch.len() as u64;
+        for entry in batch {
+            if let Err(value) = owner.place(entry.value, entry.stamp) {
+                spill.push((value, entry.stamp));
+            }
+        }
+        owner
+            .shard()
+            .counters
+            .moved_in
+            .add(moved - spill.len() as u64);
+        if !spill.is_empty() {
+            let mut drops = Dropper::default();
+            for (value, stamp) in spill {
+                self.store_shared(owner, value, stamp, &mut drops);
+            }
+            drops.finish();
+        }
+        Some(newest.value)
+    }
+}

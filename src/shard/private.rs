@@ -1,0 +1,111 @@
+//! A shard's private stack: the objects only its owner thread may touch.
+//!
+//! This is the fast path. Reaching it costs the shard-cache lookup, a
+//! relaxed load of the pool's trim epoch and a push or pop of one pointer:
+//! no atomic read-modify-write, no fence, no lock, and no `T` moved
+//! (invariant I3). The objects themselves stay where they were placed: the
+//! stack holds their boxes, one word each.
+//!
+//! It holds several objects, not one, so that a thread holding several at
+//! once (a request with a read buffer, a parse buffer and a write buffer)
+//! still reuses without touching shared state; the shared ring behind it is
+//! refilled from and stolen from in batches.
+//!
+//! The stack's height is not stored: it is `pushes - pops`, two counters
+//! the owner writes (a relaxed load and store each, plain `mov`s) and any
+//! thread may read for statistics. So counting gets and returns costs the
+//! fast path nothing beyond what a `Vec`'s length would (issue 11).
+
+use std::mem::MaybeUninit;
+
+/// Owner-only state of a shard's private stack. Every field is read and
+/// written only by the thread that currently owns the shard (`shard/mod.rs`).
+pub(crate) struct Private<T> {
+    /// `slots[..height]` hold boxes; the top is the most recently returned.
+    /// The height lives in the shard's `pushes`/`pops` counters.
+    slots: Box<[MaybeUninit<Box<T>>]>,
+    /// `stamps[i]` is the trim epoch in which `slots[i]` went idle.
+    stamps: Box<[u64]>,
+    /// How many objects the stack may hold now: the pool's private capacity,
+    /// lowered while the shared ring is full enough that the shard's total
+    /// (`height + ring.len() <= shard_capacity`, invariant I4) needs it.
+    /// Only the owner adds to the ring, and it lowers the limit when it does;
+    /// others only take from the ring, so the owner raises the limit again
+    /// on its slow paths.
+    pub(crate) limit: usize,
+    /// The trim epoch the owner last applied the victim rule for. The fast
+    /// paths only run while it equals the pool's epoch.
+    pub(crate) seen_epoch: u64,
+    /// Index among all shards where the next steal starts looking.
+    pub(crate) steal_cursor: usize,
+}
+
+impl<T> Private<T> {
+    pub(crate) fn new(capacity: usize, epoch: u64) -> Self {
+        let capacity = capacity.max(1);
+        Private {
+            slots: (0..capacity).map(|_| MaybeUninit::uninit()).collect(),
+            stamps: vec![0; capacity].into_boxed_slice(),
+            limit: capacity,
+            seen_epoch: epoch,
+            steal_cursor: 0,
+        }
+    }
+
+    pub(crate) fn capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Writes `value` idle since `stamp` at `height`.
+    ///
+    /// # Safety
+    /// `height` is the stack's height and is below `capacity()`; the caller
+    /// then raises the height by one.
+    #[inline(always)]
+    pub(crate) unsafe fn put(&mut self, height: usize, value: Box<T>, stamp: u64) {
+        // SAFETY: `height < capacity` (caller), so both indices exist; the slot
+        // above the top holds no live box.
+        unsafe {
+            self.slots.get_unchecked_mut(height).write(value);
+            *self.stamps.get_unchecked_mut(height) = stamp;
+        }
+    }
+
+    /// Takes the box at `height - 1`, the top.
+    ///
+    /// # Safety
+    /// `0 < height <= capacity()` is the stack's height; the caller then
+    /// lowers the height by one.
+    #[inline(always)]
+    pub(crate) unsafe fn take(&mut self, height: usize) -> Box<T> {
+        // SAFETY: the slot below the height holds a live box, read once since
+        // the caller lowers the height.
+        unsafe { self.slots.get_unchecked(height - 1).assume_init_read() }
+    }
+
+    /// Removes the entry at `index < height` (not necessarily the top),
+    /// closing the gap. Returns it with its stamp.
+    ///
+    /// # Safety
+    /// `index < height <= capacity()`; the caller then lowers the height by one.
+    pub(crate) unsafe fn remove(&mut self, index: usize, height: usize) -> (Box<T>, u64) {
+        // SAFETY: `index` is below the height, so it holds a live box; the
+        // ones above move down one, and the top slot is left logically empty.
+        let value = unsafe { self.slots[index].assume_init_read() };
+        let stamp = self.stamps[index];
+        let above = height - index - 1;
+        // SAFETY: both ranges lie in `slots[..height]`; `ptr::copy` allows the
+        // overlap. The boxes move bitwise, so each still has exactly one owner.
+        unsafe {
+            let base = self.slots.as_mut_ptr();
+            std::ptr::copy(base.add(index + 1), base.add(index), above);
+        }
+        self.stamps.copy_within(index + 1..height, index);
+        (value, stamp)
+    }
+
+    /// The stamps of the objects now held.
+    pub(crate) fn stamps(&self, height: usize) -> &[u64] {
+        &self.stamps[..height]
+    }
+}

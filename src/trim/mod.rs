@@ -1,0 +1,136 @@
+//! Trimming: Go's victim rule without a garbage collector.
+//!
+//! Every idle object carries the trim epoch it went idle in. `trim` advances
+//! the epoch and drops every object whose stamp is two or more epochs old,
+//! so an object survives one trim and not two unless it is used in between
+//! (a use gives it a fresh stamp when it comes back). `clear` advances the
+//! epoch by two, which makes every idle object stale at once.
+//!
+//! What one trim reaches is stated once, at [`Pool::trim`](crate::Pool::trim).
+//!
+//! ```text
+//! trim/
+//!   mod.rs         the victim rule, trim and clear, an owner catching up
+//!   interval.rs    at most one automatic trim per interval
+//!   background.rs  the one background trimmer thread
+//!   registry.rs    every live pool, weakly (trim_all, stats_all)
+//! ```
+
+pub(crate) mod background;
+pub(crate) mod interval;
+pub(crate) mod registry;
+
+use crate::inner::Inner;
+use crate::shard::Owner;
+use crate::shard::ring::Entry;
+use crate::sync::Ordering;
+use crate::unwind::Dropper;
+
+/// Whether an object stamped `stamp` has been idle through two trims by `epoch`.
+/// (`stamp` may exceed `epoch` when the caller's view of the epoch is older
+/// than the thread that stamped; such an object is fresh.)
+pub(crate) fn is_stale(stamp: u64, epoch: u64) -> bool {
+    epoch.saturating_sub(stamp) >= 2
+}
+
+impl<T: Send + 'static> Inner<T> {
+    /// One trim: advance the epoch, then drop what has been idle through two.
+    /// Returns the number of objects dropped here (other threads' private
+    /// stacks catch up later and are not included).
+    pub(crate) fn trim(&self) -> u64 {
+        // Relaxed: the epoch guards no memory. A return that happens after this
+        // trim (happens-before) reads this value or a later one by coherence,
+        // which is all the victim rule needs.
+        let epoch = self.epoch.fetch_add(1, Ordering::Relaxed) + 1;
+        self.orphan.trims.add(1);
+        self.sweep(epoch)
+    }
+
+    /// Drops every idle object any thread can reach now, and makes every
+    /// other live thread drop its private objects at its next touch.
+    pub(crate) fn clear(&self) -> u64 {
+        // Relaxed: as in `trim`. Two epochs at once make every stamp stale.
+        let epoch = self.epoch.fetch_add(2, Ordering::Relaxed) + 2;
+        self.sweep(epoch)
+    }
+
+    /// Applies the victim rule for `epoch` to the caller's private stack and
+    /// to every shared list.
+    fn sweep(&self, epoch: u64) -> u64 {
+        let mut drops = Dropper::default();
+        let mut dropped = 0;
+        if let Some(owner) = self.owned() {
+            dropped += self.catch_up(owner, &mut drops).1;
+        }
+        let mut stale = Vec::new();
+        for shard in self.shards.iter() {
+            let mut claim = shard.ring.claim();
+            claim.extract_if(|entry| is_stale(entry.stamp, epoch), &mut stale);
+            drop(claim);
+            dropped += self.discard(&mut stale, &mut drops);
+        }
+        drops.finish();
+        dropped
+    }
+
+    /// Drops entries removed from a shared list by a sweep, releasing their
+    /// budget and counting them first (so a `stats()` from `T::drop` sees
+    /// them gone). Runs user code, so never under a claim.
+    fn discard(&self, entries: &mut Vec<Entry<T>>, drops: &mut Dropper) -> u64 {
+        let n = entries.len() as u64;
+        if let Some(budget) = &self.budget {
+            budget.release(entries.iter().map(|e| e.weight).sum());
+        }
+        self.orphan.dropped_by_trim.add(n);
+        for entry in entries.drain(..) {
+            drops.drop(entry.value);
+        }
+        n
+    }
+
+    /// Brings the calling thread's shard up to date with every trim so far:
+    /// drops its stale private objects and, when the epoch moved, frees its
+    /// shared list's storage if the list is empty. Returns the owner and the
+    /// number of objects dropped.
+    ///
+    /// Each object is dropped outside any borrow, and the epoch is read again
+    /// after each: `T::drop` may use the pool, even trim it (issue 12: code
+    /// that kept the epoch read before a drop double-dropped).
+    pub(crate) fn catch_up<'a>(
+        &'a self,
+        owner: Owner<'a, T>,
+        drops: &mut Dropper,
+    ) -> (Owner<'a, T>, u64) {
+        let mut dropped = 0;
+        let mut moved = false;
+        loop {
+            let epoch = self.epoch();
+            if owner.seen_epoch() >= epoch {
+                break;
+            }
+            moved = true;
+            while let Some((value, _)) = owner.remove_where(|stamp| is_stale(stamp, epoch)) {
+                let counters = &owner.shard().counters;
+                counters.moved_out.bump();
+                counters.dropped_by_trim.bump();
+                dropped += 1;
+                drops.drop(value);
+            }
+            owner.set_seen_epoch(epoch);
+        }
+        if moved {
+            owner.ring().release_if_empty();
+        }
+        (owner, dropped)
+    }
+
+    /// Trims if automatic trimming is on and an interval has passed.
+    #[inline]
+    pub(crate) fn maybe_auto_trim(&self) {
+        if let Some(auto) = &self.auto_trim
+            && auto.claim_due(interval::now_nanos())
+        {
+            self.trim();
+        }
+    }
+}
