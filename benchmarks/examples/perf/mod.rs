@@ -290,9 +290,9 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
     if FULL {
         let _ = writeln!(
             out,
-            "| workload | floor ns | shardpool ns | shardpool/floor | target | best peer | {fresh} ns |"
+            "| workload | floor ns | shardpool ns | shardpool/floor | target | floor-boxed ns | best peer | {fresh} ns |"
         );
-        let _ = writeln!(out, "|---|--:|--:|--:|--:|---|--:|");
+        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|---|--:|");
         for (w, r) in rows {
             let (floor, pool) = (get(r, "floor").unwrap(), get(r, "shardpool").unwrap());
             let target = WORKLOADS.iter().find(|x| x.0 == *w).and_then(|x| x.3);
@@ -307,7 +307,7 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             let _ = writeln!(
                 out,
-                "| {w} | {} | {} | {:.2}x | {} | {} | {} |",
+                "| {w} | {} | {} | {:.2}x | {} | {} | {} | {} |",
                 ns(floor),
                 ns(pool),
                 pool / floor,
@@ -316,6 +316,7 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
                     Some(t) => format!("≤ {t:.2}x not met"),
                     None => "-".into(),
                 },
+                get(r, "floor-boxed").map_or("-".into(), ns),
                 best.map_or("-".into(), |(n, v)| format!("{n} {}", ns(*v))),
                 get(r, &fresh).map_or("-".into(), ns),
             );
@@ -355,16 +356,17 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
     } else {
         let _ = writeln!(
             out,
-            "| workload | floor ns | shardpool ns | {fresh} ns | shardpool/floor | shardpool/{fresh} |"
+            "| workload | floor ns | floor-boxed ns | shardpool ns | {fresh} ns | shardpool/floor | shardpool/{fresh} |"
         );
-        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|");
+        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
         for (w, r) in rows {
             let (floor, pool) = (get(r, "floor").unwrap(), get(r, "shardpool").unwrap());
             let f = get(r, &fresh).unwrap();
             let _ = writeln!(
                 out,
-                "| {w} | {} | {} | {} | {:.2}x | {:.2}x |",
+                "| {w} | {} | {} | {} | {} | {:.2}x | {:.2}x |",
                 ns(floor),
+                get(r, "floor-boxed").map_or("-".into(), ns),
                 ns(pool),
                 ns(f),
                 pool / floor,
