@@ -11,6 +11,8 @@
 #   docs/perf/alloc_mimalloc.md  perf_tables_mimalloc: the same with mimalloc
 #   docs/perf/instructions.md    scripts/fast_path_instructions.sh --md (callgrind)
 #   docs/perf/before_after.md    single and hold32 from before.tsv next to this run's
+#   docs/perf/runs/*.tsv         every full run's numbers (kept; delete them when the code changes)
+#   docs/perf/spread.md          shardpool's ratios in every kept run, and their median
 #
 # Every file starts with the command that wrote it, the date, the commit and
 # the machine. The binaries are built with `--profile perf` (fat LTO, one
@@ -56,6 +58,8 @@ run() { # file binary args...
   mv "$out/$file.tmp" "$out/$file"
 }
 run tables.md perf_tables "${args[@]}" --tsv "$target/perf_tables.tsv"
+mkdir -p "$out/runs"
+cp "$target/perf_tables.tsv" "$out/runs/$(date -u +%Y-%m-%dT%H%MZ)-$(git rev-parse --short HEAD).tsv"
 run alloc_jemalloc.md perf_tables_jemalloc "${args[@]}"
 run alloc_mimalloc.md perf_tables_mimalloc "${args[@]}"
 {
@@ -65,6 +69,66 @@ run alloc_mimalloc.md perf_tables_mimalloc "${args[@]}"
   scripts/fast_path_instructions.sh --md
 } >"$out/instructions.md.tmp"
 mv "$out/instructions.md.tmp" "$out/instructions.md"
+
+# Ratios of every kept run (docs/perf/runs/*.tsv, one per full run; delete
+# the old ones when the code changes), so a verdict does not rest on one run.
+{
+  header "python3 (in scripts/perf_tables.sh) over docs/perf/runs/*.tsv"
+  echo "shardpool's time over the floor's, over floor-boxed's, and over the fastest peer's, in each kept run"
+  echo "(\`docs/perf/runs/*.tsv\`, one per full run of this script; each ratio is within one run), and their median."
+  echo
+  python3 - "$out"/runs/*.tsv <<'PY'
+import os, statistics, sys
+runs = []
+for p in sys.argv[1:]:
+    d = {}
+    for line in open(p):
+        w, n, v = line.rstrip("\n").split("\t")
+        d.setdefault(w, {})[n] = float(v)
+    runs.append((os.path.basename(p)[:-4], d))
+order = ["single", "parallel2", "threads8", "hold32", "hold32x2", "big", "request", "handoff"]
+target = {"single": 1.10, "parallel2": 1.15, "threads8": 1.3, "hold32": 1.3, "hold32x2": 1.5,
+          "big": 1.05, "request": 1.05}
+not_peers = {"floor", "shardpool", "floor-boxed", "floor-guard", "channel-only"}
+def ratios(key):
+    out = {}
+    for w in order:
+        vals = []
+        for _, d in runs:
+            r = d.get(w)
+            if not r or "shardpool" not in r:
+                continue
+            if key == "peer":
+                peers = [v for n, v in r.items() if n not in not_peers and not n.startswith("fresh@")]
+                base = min(peers) if peers else None
+            else:
+                base = r.get(key)
+            if base:
+                vals.append(r["shardpool"] / base)
+        out[w] = vals
+    return out
+names = [n for n, _ in runs]
+for title, key in [("shardpool / floor", "floor"), ("shardpool / floor-boxed", "floor-boxed"),
+                   ("shardpool / fastest peer (a ratio below 1.00x: ahead of every peer)", "peer")]:
+    r = ratios(key)
+    print(f"{title}:\n")
+    print("| workload | " + " | ".join(names) + " | median |" + (" target |" if key == "floor" else ""))
+    print("|---|" + "--:|" * (len(names) + 1) + ("--:|" if key == "floor" else ""))
+    for w in order:
+        vals = r[w]
+        if not vals:
+            continue
+        cells = [f"{v:.2f}x" for v in vals] + ["-"] * (len(names) - len(vals))
+        med = statistics.median(vals)
+        row = f"| {w} | " + " | ".join(cells) + f" | {med:.2f}x |"
+        if key == "floor":
+            t = target.get(w)
+            row += f" ≤ {t:.2f}x {'met' if med <= t else 'not met'} |" if t else " - |"
+        print(row)
+    print()
+PY
+} >"$out/spread.md.tmp"
+mv "$out/spread.md.tmp" "$out/spread.md"
 
 if [ -f "$out/before.tsv" ]; then
   {
