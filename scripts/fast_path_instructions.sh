@@ -7,7 +7,8 @@
 #   scripts/fast_path_instructions.sh --all   # also every implementation of the benchmark
 #                                             # suite on single, hold32, big, request
 #                                             # (benchmarks/examples/bench_probe.rs, the suite's own code)
-#   scripts/fast_path_instructions.sh --md    # the first table as markdown (docs/perf/instructions.md)
+#   scripts/fast_path_instructions.sh --md    # markdown (docs/perf/instructions.md): the first table,
+#                                             # then every suite implementation on `single`
 #
 # The floor is the bare loop: a `thread_local!` `RefCell<Vec<Vec<u8>>>`, pop
 # (or create) -> write 64 bytes -> black_box -> clear -> push. shardpool is
@@ -62,6 +63,32 @@ for pattern in single hold32; do
     fi
   done
 done
+# Not the floor: the same bare loop over Box<Vec<u8>> (one-word handles).
+boxed=$(per_op "$bin" floor-boxed single)
+floor1=$(per_op "$bin" floor single)
+ratio=$(python3 -c "print(f'{$boxed/$floor1:.2f}')")
+if $md; then
+  printf '| single | floor-boxed (bare loop over Box<Vec<u8>>; not the floor) | %.1f | %sx |\n' "$boxed" "$ratio"
+else
+  printf '%-8s %-13s %12.1f %8s\n' single floor-boxed "$boxed" "$ratio"
+fi
+
+if [ "${1:-}" = "--md" ]; then
+  # Every implementation of the suite on `single` (bench_probe: the suite's
+  # own loops), as markdown.
+  cargo build -q --profile perf -p shardpool-benchmarks --example bench_probe
+  probe="$target/perf/examples/bench_probe"
+  echo
+  echo '| implementation (single, bench_probe) | instructions per get+put | ratio to the floor |'
+  echo '|---|--:|--:|'
+  floor=""
+  for impl in floor shardpool floor-guard regex-automata zeropool lockfree-linear lockfree-spinlock \
+    opool object-pool arrayqueue mutex-vec fresh; do
+    n=$(per_op "$probe" "$impl" single)
+    floor=${floor:-$n}
+    printf '| %s | %.1f | %sx |\n' "$impl" "$n" "$(python3 -c "print(f'{$n/$floor:.2f}')")"
+  done
+fi
 
 if [ "${1:-}" = "--all" ]; then
   cargo build -q --profile perf -p shardpool-benchmarks --example bench_probe

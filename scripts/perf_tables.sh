@@ -4,6 +4,7 @@
 #   scripts/perf_tables.sh            # everything below (~3 minutes of runs after the build)
 #   scripts/perf_tables.sh --before   # only docs/perf/before.{md,tsv}: single and hold32,
 #                                     # for a before/after across a core change
+#   scripts/perf_tables.sh --instructions  # only docs/perf/instructions.md (callgrind, ~1 minute)
 #
 #   docs/perf/tables.md          perf_tables: 8 workloads x (floor, shardpool, every peer,
 #                                fresh allocation with the system allocator)
@@ -37,7 +38,7 @@ header() { # command -> the header of a generated file
   cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo "<!-- Generated: do not edit. Rerun the command below to refresh. -->"
   echo "Command: \`$1\` (from \`scripts/perf_tables.sh\`, binaries built with \`--profile perf\`: fat LTO, one codegen unit)."
-  echo "Date: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks benches examples || echo ' (with uncommitted changes)')."
+  echo "Started: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks benches examples || echo ' (with uncommitted changes)')."
   echo "Machine: ${cpu}, $(nproc) CPUs (shared with other work), Linux $(uname -r), $(rustc -V)."
   echo
 }
@@ -47,6 +48,23 @@ if [ "${1:-}" = "--before" ]; then
   { header "$cmd"; "$bin/perf_tables" --workloads single,hold32 "${args[@]}" --tsv "$out/before.tsv"; } >"$out/before.md.tmp"
   mv "$out/before.md.tmp" "$out/before.md"
   echo "wrote $out/before.md $out/before.tsv"
+  exit 0
+fi
+
+instructions() {
+  {
+    header "scripts/fast_path_instructions.sh --md"
+    echo "Instructions per get+put (callgrind), the difference between runs of 220,000 and 20,000 operations."
+    echo "First table: benchmarks/examples/fast_path_probe.rs (the issue's loops, written out); second: the"
+    echo "suite's loops for every implementation (benchmarks/examples/bench_probe.rs, benches/common/user.rs)."
+    echo
+    scripts/fast_path_instructions.sh --md
+  } >"$out/instructions.md.tmp"
+  mv "$out/instructions.md.tmp" "$out/instructions.md"
+}
+if [ "${1:-}" = "--instructions" ]; then
+  instructions
+  echo "wrote $out/instructions.md"
   exit 0
 fi
 
@@ -62,13 +80,7 @@ mkdir -p "$out/runs"
 cp "$target/perf_tables.tsv" "$out/runs/$(date -u +%Y-%m-%dT%H%MZ)-$(git rev-parse --short HEAD).tsv"
 run alloc_jemalloc.md perf_tables_jemalloc "${args[@]}"
 run alloc_mimalloc.md perf_tables_mimalloc "${args[@]}"
-{
-  header "scripts/fast_path_instructions.sh --md"
-  echo "Instructions per get+put (callgrind), the difference between runs of 220,000 and 20,000 operations."
-  echo
-  scripts/fast_path_instructions.sh --md
-} >"$out/instructions.md.tmp"
-mv "$out/instructions.md.tmp" "$out/instructions.md"
+instructions
 
 # Ratios of every kept run (docs/perf/runs/*.tsv, one per full run; delete
 # the old ones when the code changes), so a verdict does not rest on one run.
