@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load-tests the http_server example: fresh allocation vs shardpool, on the
+# Load-tests the example server (package shardpool-server in server/, binaries
+# http_server and http_server_mimalloc): fresh allocation vs shardpool, on the
 # system allocator and on mimalloc, driven by wrk over loopback.
 #
 #   scripts/load.sh                      # defaults below
@@ -74,10 +75,9 @@ if [[ $INSTRUCTIONS == 1 ]] && ! command -v valgrind >/dev/null; then
   apt-get update -qq && apt-get install -y -qq valgrind >/dev/null
 fi
 
-echo "building the examples (release)..." >&2
-cargo build -q --release --example http_server
-cargo build -q --release -p shardpool-benchmarks --example http_server_mimalloc
-bin_dir=${CARGO_TARGET_DIR:-target}/release/examples
+echo "building the server (release)..." >&2
+cargo build -q --release -p shardpool-server --features mimalloc --bins
+bin_dir=${CARGO_TARGET_DIR:-target}/release
 
 clk_tck=$(getconf CLK_TCK)
 tmp=$(mktemp -d)
@@ -156,7 +156,7 @@ await_port() {
   echo "$port"
 }
 
-server_bin() { # ALLOCATOR -> path of the example binary
+server_bin() { # ALLOCATOR -> path of the server binary
   if [[ $1 == mimalloc ]]; then
     echo "$bin_dir/http_server_mimalloc"
   else

@@ -3,10 +3,10 @@
 # under Miri (their iteration counts are reduced under cfg(miri)):
 #   1. with -Zmiri-strict-provenance (Stacked Borrows, the default model);
 #   2. with -Zmiri-strict-provenance -Zmiri-tree-borrows, on a smaller subset.
-# Not run under Miri: tests/http_server.rs (sockets and an async runtime; it
-# tests the example server, not the pool's unsafe code); the trybuild
-# compile-fail test in tests/send_sync.rs (it runs rustc); and the loom models
-# (they need --cfg shardpool_loom; scripts/loom.sh runs them).
+# Not run under Miri: the example server's tests (server/tests/, another
+# package: sockets and an async runtime, not the pool's unsafe code); the
+# trybuild compile-fail test in tests/send_sync.rs (it runs rustc); and the
+# loom models (they need --cfg shardpool_loom; scripts/loom.sh runs them).
 # tests/buffer_pool.rs runs with its sizes and case counts scaled down under
 # Miri (about 35 s).
 set -euo pipefail

@@ -68,22 +68,22 @@ impl<T: Send + 'static> Inner<T> {
         if owner.shard().ring.len() == 0 {
             return None;
         }
-        let most = self.config.private_capacity;
-        let mut batch = Vec::with_capacity(most + 1);
         // Busy means a stealer is mid-batch on our list: rather than wait, try
         // the other shards; the objects stay reachable.
         let mut claim = owner.shard().ring.try_claim()?;
+        let most = self.config.private_capacity;
         let listed = claim.len();
         // Moving objects from our ring to our stack keeps the shard's total,
         // so only the stack's own room limits the batch: one for the caller
         // plus what fits on top of what the stack holds now.
         let take = listed.min(most.saturating_sub(owner.height()) + 1);
         owner.set_limit(most.min(self.config.shard_capacity.saturating_sub(listed - take)));
+        let mut batch = Batch::new(owner);
         owner
             .ring()
-            .pop_newest(&mut claim, take, |_, entry| batch.push(entry));
+            .pop_newest(&mut claim, take, |entry| batch.add(entry));
         drop(claim);
-        let newest = self.place_batch(owner, batch, true)?;
+        let newest = self.finish_batch(owner, batch)?;
         owner.shard().counters.shared_hits.bump();
         Some(newest)
     }
@@ -95,7 +95,6 @@ impl<T: Send + 'static> Inner<T> {
         self.fit_limit(owner);
         let room = owner.room();
         let start = owner.steal_cursor();
-        let mut batch = Vec::with_capacity(room + 1);
         // Visit `start..` then `..start`, skipping ourselves and empty lists
         // without touching their claim flag.
         let wrapped = self.shards.iter().enumerate().take(start);
@@ -107,63 +106,83 @@ impl<T: Send + 'static> Inner<T> {
                 continue;
             };
             let take = claim.len().div_ceil(2).min(room + 1);
+            let mut batch = Batch::new(owner);
             for _ in 0..take {
-                batch.extend(claim.pop_oldest());
+                if let Some(entry) = claim.pop_oldest() {
+                    batch.add(entry);
+                }
             }
             drop(claim);
-            if batch.is_empty() {
+            let stolen = batch.len;
+            let Some(newest) = self.finish_batch(owner, batch) else {
                 continue;
-            }
+            };
             // Come back here first next time: a victim with a backlog (a
             // consumer returning what a producer takes) likely has more.
             owner.set_steal_cursor(index);
             let counters = &owner.shard().counters;
-            counters.stolen.add(batch.len() as u64);
-            let newest = self.place_batch(owner, batch, false)?;
-            owner.shard().counters.steals.bump();
+            counters.stolen.add(stolen);
+            counters.steals.bump();
             return Some(newest);
         }
         None
     }
 
-    /// Places a batch taken from a shared list on the private stack and
-    /// returns the newest for the caller. `newest_first` says how the batch
-    /// is ordered. The sizes were computed so that everything fits; were it
-    /// not so, the rest would go back to the shared list.
-    fn place_batch(
-        &self,
-        owner: Owner<'_, T>,
-        mut batch: Vec<Entry<T>>,
-        newest_first: bool,
-    ) -> Option<Box<T>> {
-        if newest_first {
-            batch.reverse();
-        }
-        let newest = batch.pop()?;
-        let weight: usize = newest.weight + batch.iter().map(|e| e.weight).sum::<usize>();
-        // The private stack is not charged to the budget.
+    /// Ends a batch: gives back the budget its entries were charged (the
+    /// private stack is not charged) and stores what did not fit.
+    fn finish_batch(&self, owner: Owner<'_, T>, batch: Batch<'_, T>) -> Option<Box<T>> {
         if let Some(budget) = &self.budget {
-            budget.release(weight);
+            budget.release(batch.weight);
         }
-        let mut spill = Vec::new();
-        let moved = batch.len() as u64;
-        for entry in batch {
-            if let Err(value) = owner.place(entry.value, entry.stamp) {
-                spill.push((value, entry.stamp));
-            }
-        }
-        owner
-            .shard()
-            .counters
-            .moved_in
-            .add(moved - spill.len() as u64);
-        if !spill.is_empty() {
+        if !batch.spill.is_empty() {
             let mut drops = Dropper::default();
-            for (value, stamp) in spill {
+            for (value, stamp) in batch.spill {
                 self.store_shared(owner, value, stamp, &mut drops);
             }
             drops.finish();
         }
-        Some(newest.value)
+        batch.newest.map(|entry| entry.value)
+    }
+}
+
+/// A batch moving from a shared list to the private stack, oldest first:
+/// each entry goes onto the stack as the next one arrives, and the last (the
+/// newest) is kept for the caller. Nothing is allocated; the sizes are
+/// computed so that everything fits, and `spill` (which would allocate)
+/// only catches the case where that reasoning were wrong.
+struct Batch<'a, T> {
+    owner: Owner<'a, T>,
+    newest: Option<Entry<T>>,
+    weight: usize,
+    len: u64,
+    spill: Vec<(Box<T>, u64)>,
+}
+
+impl<'a, T> Batch<'a, T> {
+    fn new(owner: Owner<'a, T>) -> Self {
+        Batch {
+            owner,
+            newest: None,
+            weight: 0,
+            len: 0,
+            spill: Vec::new(),
+        }
+    }
+
+    /// Runs under a claim: no user code.
+    fn add(&mut self, entry: Entry<T>) {
+        self.weight += entry.weight;
+        self.len += 1;
+        let Some(previous) = self.newest.replace(entry) else {
+            return;
+        };
+        let counters = &self.owner.shard().counters;
+        // Counted first, so a concurrent `stats` never sees the object both
+        // in a shared list's flow and as a private return.
+        counters.moved_in.bump();
+        if let Err(value) = self.owner.place(previous.value, previous.stamp) {
+            counters.moved_in.set(counters.moved_in.get() - 1);
+            self.spill.push((value, previous.stamp));
+        }
     }
 }

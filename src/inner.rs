@@ -15,6 +15,7 @@ use crate::trim::interval::AutoTrim;
 use crate::trim::registry::Registered;
 use crate::unwind::Dropper;
 use std::panic::{AssertUnwindSafe, RefUnwindSafe, UnwindSafe, catch_unwind};
+use std::ptr::NonNull;
 use std::sync::{Arc, Weak};
 
 pub(crate) type CreateFn<T> = Box<dyn Fn() -> T + Send + Sync>;
@@ -96,7 +97,7 @@ impl<T: Send + 'static> Inner<T> {
         // SAFETY: by the rules in `shard/cache.rs`, a line for our key was
         // filled by this thread with a shard of ours that it owns and still
         // owns; shards live as long as the pool, which `&self` keeps alive.
-        Some(unsafe { Owner::new(&*shard.cast::<Shard<T>>()) })
+        Some(unsafe { Owner::new(shard.cast::<Shard<T>>().as_ref()) })
     }
 
     /// The calling thread's shard if it owns one here; never creates.
@@ -170,7 +171,7 @@ impl<T: Send + 'static> Inner<T> {
     /// Caches the calling thread's shard (rule 1 of `shard/cache.rs`:
     /// callers hold an `Owner` and the thread is not exiting).
     fn remember<'a>(&'a self, owner: Owner<'a, T>) -> Owner<'a, T> {
-        cache::fill(self.registry_key, (owner.shard() as *const Shard<T>).cast());
+        cache::fill(self.registry_key, NonNull::from(owner.shard()).cast());
         owner
     }
 
@@ -195,11 +196,13 @@ impl<T: Send + 'static> Inner<T> {
         let mut tally = Tally::default();
         let mut flows = Flows::default();
         for shard in self.shards.iter() {
-            shard.counters.add_to(&mut tally);
+            // The private stack's flows before the counters: the pool counts
+            // its own moves (`moved_in`, `moved_out`) before making them, so
+            // in this order a move in flight can only make `idle` read low.
             let (pushes, pops) = shard.private_flows();
+            shard.counters.add_to(&mut tally);
             flows.pushes += pushes;
             flows.pops += pops;
-            flows.idle += (pushes.saturating_sub(pops)) + shard.ring.len() as u64;
             flows.shards += 1;
         }
         self.orphan.add_to(&mut tally);

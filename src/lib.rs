@@ -63,17 +63,22 @@ mod config;
 mod get;
 mod guard;
 mod inner;
+mod metrics;
 pub mod policy;
 mod pool;
 mod put;
+mod release;
 mod shard;
 mod stats;
 mod sync;
 mod trim;
+mod trim_pressure;
 mod unwind;
 
 pub mod implementation;
 
+#[cfg(feature = "metrics")]
+pub use crate::metrics::record_metrics;
 pub use buffer::{
     BufferBuildError, BufferPool, BufferPoolBuilder, BufferStats, ClassStats, OwnedPooledBuf,
     PooledBuf,
@@ -83,9 +88,11 @@ pub use config::{BuildError, DEFAULT_MAX_IDLE_PER_THREAD, MAX_IDLE_PER_THREAD_LI
 pub use guard::{OwnedPooled, Pooled};
 pub use policy::Recycle;
 pub use pool::Pool;
+pub use release::release_to_os;
 pub use stats::{PoolStats, Stats};
 pub use trim::background::BackgroundTrimmer;
 pub use trim::registry::{stats_all, trim_all};
+pub use trim_pressure::{PressureConfig, PressureWatcher};
 
 /// Flushes the calling thread's private stacks of every live pool it has
 /// used (what [`Pool::flush_local`] does for one), so that other threads can

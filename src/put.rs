@@ -11,22 +11,37 @@ impl<T: Send + 'static> Inner<T> {
     /// Returns an object from a guard's `Drop`.
     #[inline(always)]
     pub(crate) fn put_from_guard(&self, value: Box<T>) {
-        if std::thread::panicking() {
-            self.put_unwinding(value);
-        } else {
-            self.put(value);
-        }
+        self.put_checked(value, true);
     }
 
-    /// Returns an object (guard drop or `Pool::put`). The fast path ends on
-    /// the calling thread's private stack.
+    /// Returns an object handed in by `Pool::put`.
     #[inline(always)]
-    pub(crate) fn put(&self, mut value: Box<T>) {
-        if let Some(reset) = &self.reset {
-            match catch_unwind(AssertUnwindSafe(|| reset(&mut value))) {
+    pub(crate) fn put(&self, value: Box<T>) {
+        self.put_checked(value, false);
+    }
+
+    /// The return path: reset policy → private stack (the fast path) →
+    /// shared list → drop, counted.
+    ///
+    /// A guard dropped while its thread unwinds may hold a half-updated
+    /// object: it is kept only if the reset policy runs to completion and
+    /// accepts it. With a policy that is what always happens, so only a pool
+    /// without one asks whether the thread is panicking. The policy runs
+    /// under `catch_unwind` either way: a panic in it drops the object
+    /// (counted), then propagates, or is contained if the thread was already
+    /// unwinding (a second panic escaping a drop would abort).
+    #[inline(always)]
+    fn put_checked(&self, mut value: Box<T>, from_guard: bool) {
+        match &self.reset {
+            Some(reset) => match catch_unwind(AssertUnwindSafe(|| reset(&mut value))) {
                 Ok(true) => {}
                 Ok(false) => return self.reject(value, Event::dropped_by_policy, None),
                 Err(panic) => return self.reject(value, Event::dropped_by_panic, Some(panic)),
+            },
+            None => {
+                if from_guard && std::thread::panicking() {
+                    return self.reject(value, Event::dropped_by_panic, None);
+                }
             }
         }
         self.store(value);
@@ -69,22 +84,6 @@ impl<T: Send + 'static> Inner<T> {
         }
         owner.ring().push(entry(value, epoch, 0));
         self.fit_limit(owner);
-    }
-
-    /// A guard dropped during a panic: the object may be half-updated, so it
-    /// is kept only if the reset policy runs to completion and accepts it.
-    /// Nothing here may panic out: that would abort the process.
-    #[cold]
-    fn put_unwinding(&self, mut value: Box<T>) {
-        let accepted = match &self.reset {
-            Some(reset) => catch_unwind(AssertUnwindSafe(|| reset(&mut value))).unwrap_or(false),
-            None => false,
-        };
-        if accepted {
-            self.store(value);
-        } else {
-            self.reject(value, Event::dropped_by_panic, None);
-        }
     }
 
     /// Counts a return the pool will not keep, then drops it (and re-raises
@@ -177,7 +176,6 @@ impl<T: Send + 'static> Inner<T> {
     /// list keeps roughly the order they went idle in).
     pub(crate) fn flush_private(&self, owner: Owner<'_, T>, drops: &mut Dropper) {
         while let Some((value, stamp)) = owner.remove_bottom() {
-            owner.shard().counters.moved_out.bump();
             self.store_shared(owner, value, stamp, drops);
         }
     }

@@ -6,10 +6,13 @@
 //! shard's owner-written counters (a relaxed load and store, never a shared
 //! atomic increment); events with no owning shard (a trim run from any
 //! thread, a return on a thread that is exiting) go to pool-wide counters.
-//! What the pool holds (`idle`) is measured, not derived: the private
-//! stacks' heights plus the shared rings' lengths. [`Pool::stats`] adds it
-//! all up. Under concurrent use the sum is a snapshot whose fields may be a
-//! few operations apart; once the pool is quiet it is exact.
+//! `idle` is derived from the flows: everything returned and kept, minus
+//! everything that left the pool's storage since. (Reading the stacks and
+//! rings directly would count an object twice while another thread moves it
+//! from one to the other; each flow is counted before the move it
+//! describes, so a snapshot can only be off by the operations in flight,
+//! one per thread.) [`Pool::stats`] adds it all up; once the pool is quiet
+//! it is exact, and `tests` check it against the objects actually held.
 //!
 //! [`Pool::stats`]: crate::Pool::stats
 
@@ -25,9 +28,8 @@ use crate::sync::{OwnerCounter, SharedCounter};
 /// ```
 ///
 /// where `in_use` ([`Stats::in_use`]) is the number of objects currently out
-/// in guards. `idle` is measured (what the pool's stacks and lists hold), so
-/// an object lost without a count would show up as a guard that does not
-/// exist.
+/// in guards: an object lost without a count would show up as a guard that
+/// does not exist.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Stats {
@@ -96,6 +98,55 @@ impl Stats {
     /// dropped - idle`), saturating at 0 in a snapshot taken mid-flight.
     pub fn in_use(&self) -> u64 {
         (self.created + self.adopted).saturating_sub(self.detached + self.dropped() + self.idle)
+    }
+
+    /// Adds `other`'s counts into `self` (a `BufferPool`'s total over its
+    /// classes): every count is summed; `shards` and `trims`, which the
+    /// classes share, take the larger.
+    pub(crate) fn merge(&mut self, other: &Stats) {
+        let Stats {
+            gets,
+            private_hits,
+            shared_hits,
+            steals,
+            stolen,
+            created,
+            returned,
+            adopted,
+            detached,
+            dropped_by_policy,
+            dropped_by_cap,
+            dropped_by_budget,
+            dropped_by_trim,
+            dropped_by_panic,
+            dropped_by_exit,
+            dropped_by_passthrough,
+            idle,
+            idle_bytes,
+            shards,
+            trims,
+        } = *other;
+        // Destructured above, so a new field cannot be forgotten here.
+        self.gets += gets;
+        self.private_hits += private_hits;
+        self.shared_hits += shared_hits;
+        self.steals += steals;
+        self.stolen += stolen;
+        self.created += created;
+        self.returned += returned;
+        self.adopted += adopted;
+        self.detached += detached;
+        self.dropped_by_policy += dropped_by_policy;
+        self.dropped_by_cap += dropped_by_cap;
+        self.dropped_by_budget += dropped_by_budget;
+        self.dropped_by_trim += dropped_by_trim;
+        self.dropped_by_panic += dropped_by_panic;
+        self.dropped_by_exit += dropped_by_exit;
+        self.dropped_by_passthrough += dropped_by_passthrough;
+        self.idle += idle;
+        self.idle_bytes += idle_bytes;
+        self.shards = self.shards.max(shards);
+        self.trims = self.trims.max(trims);
     }
 
     /// Fraction of gets that reused an object instead of creating one.
@@ -204,8 +255,6 @@ pub(crate) struct Flows {
     /// Boxes ever pushed onto / popped off private stacks.
     pub(crate) pushes: u64,
     pub(crate) pops: u64,
-    /// Objects held now (private stacks and shared rings).
-    pub(crate) idle: u64,
     pub(crate) shards: u64,
 }
 
@@ -213,6 +262,18 @@ pub(crate) struct Flows {
 pub(crate) fn finish(t: &Tally, f: &Flows) -> Stats {
     let private_hits = f.pops.saturating_sub(t.moved_out);
     let private_returns = f.pushes.saturating_sub(t.moved_in);
+    let returned = private_returns + t.returned_elsewhere;
+    // Kept: returned minus what was dropped on the way in. Left: handed out
+    // again (a refill or steal hands out one; the rest of its batch stays
+    // idle) or trimmed.
+    let kept = returned as i128
+        - (t.dropped_by_policy
+            + t.dropped_by_cap
+            + t.dropped_by_budget
+            + t.dropped_by_panic
+            + t.dropped_by_exit
+            + t.dropped_by_passthrough) as i128;
+    let left = (private_hits + t.shared_hits + t.steals + t.dropped_by_trim) as i128;
     Stats {
         gets: private_hits + t.shared_hits + t.steals + t.created,
         private_hits,
@@ -220,7 +281,7 @@ pub(crate) fn finish(t: &Tally, f: &Flows) -> Stats {
         steals: t.steals,
         stolen: t.stolen,
         created: t.created,
-        returned: private_returns + t.returned_elsewhere,
+        returned,
         adopted: t.adopted,
         detached: t.detached,
         dropped_by_policy: t.dropped_by_policy,
@@ -230,7 +291,7 @@ pub(crate) fn finish(t: &Tally, f: &Flows) -> Stats {
         dropped_by_panic: t.dropped_by_panic,
         dropped_by_exit: t.dropped_by_exit,
         dropped_by_passthrough: t.dropped_by_passthrough,
-        idle: f.idle,
+        idle: (kept - left).max(0) as u64,
         idle_bytes: 0,
         shards: f.shards,
         trims: t.trims,

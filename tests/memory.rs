@@ -149,8 +149,10 @@ fn burst_leaves_bookkeeping_independent_of_the_cap() {
 /// Issue 13: with a high count cap and a byte budget (the documented way to
 /// bound by bytes), what the pool keeps with nothing checked out stays
 /// within the budget plus the documented slack: per thread, one private
-/// object (uncharged) and the bookkeeping outside the budget (the shard and
-/// 24 bytes of shared-list storage per idle entry, in segments of 32).
+/// object (uncharged) and the bookkeeping outside the budget (its shard and
+/// its share of the thread-local table, a few KiB, and 24 bytes of
+/// shared-list storage per idle entry, in segments of 32). The counter sees
+/// the whole process, so the harness's own allocations meanwhile count too.
 /// (Before: 2.36 MB live for a 1 MiB budget: 16,384 ring slots per shard.)
 #[test]
 fn budget_bounds_bytes_with_a_high_cap() {
@@ -181,7 +183,7 @@ fn budget_bounds_bytes_with_a_high_cap() {
         let kept = live() - before;
         // Idle entries in shared lists are at most BUDGET / SIZE in all.
         let entries = BUDGET / SIZE;
-        let storage = 24 * (entries + 2 * 32 * threads_used) + 4096 * threads_used;
+        let storage = 24 * (entries + 2 * 32 * threads_used) + 16 * 1024 * threads_used;
         let slack = threads_used * SIZE + storage;
         assert!(
             kept <= (BUDGET + slack) as isize,

@@ -32,6 +32,8 @@ pub struct BufferPoolBuilder {
     max_idle_bytes: usize,
     max_idle_per_thread: usize,
     trim_interval: Option<Duration>,
+    name: Option<String>,
+    pooling: bool,
 }
 
 impl Default for BufferPoolBuilder {
@@ -53,7 +55,24 @@ impl BufferPoolBuilder {
             max_idle_bytes: BufferPool::DEFAULT_MAX_IDLE_BYTES,
             max_idle_per_thread: BufferPool::DEFAULT_MAX_IDLE_PER_THREAD,
             trim_interval: None,
+            name: None,
+            pooling: true,
         }
+    }
+
+    /// Names the pool. Each size class appears in
+    /// [`stats_all`](crate::stats_all) as `<name>/<class size in bytes>`.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// `false` turns pooling off in every class (see
+    /// [`Builder::pooling`](crate::Builder::pooling)): every `get` allocates,
+    /// every return frees, all counted.
+    pub fn pooling(mut self, enabled: bool) -> Self {
+        self.pooling = enabled;
+        self
     }
 
     /// Capacity of the smallest class, rounded up to a power of two (`0`
@@ -146,7 +165,11 @@ impl BufferPoolBuilder {
             .weigh(Vec::capacity)
             .max_idle_per_thread(self.max_idle_per_thread)
             .shared_budget(Arc::clone(budget))
-            .private_slack(private_slots(size));
+            .private_slack(private_slots(size))
+            .pooling(self.pooling);
+        if let Some(name) = &self.name {
+            builder = builder.name(format!("{name}/{size}"));
+        }
         if let Some(every) = self.trim_interval {
             builder = builder.trim_interval(every);
         }

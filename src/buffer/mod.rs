@@ -19,7 +19,7 @@
 //!   or dropped if it fits none.
 //! * small classes let each thread keep up to 16 KiB of buffers (at most 8)
 //!   in the private stack, uncharged: the budget's slack. Large classes
-//!   (above [`PRIVATE_CLASS_LIMIT`]) are flushed from the private stack to
+//!   (above 64 KiB) are flushed from the private stack to
 //!   the shared list after each return, so their idle buffers are always
 //!   charged to the budget and reachable by every trim.
 //!
@@ -40,7 +40,7 @@
 //!   39% of gets and ran at 90–93 ns/op (zeropool: 69–70). Letting each
 //!   small class keep 16 KiB worth (at most 8 buffers) cut misses to 10% and
 //!   the time to 60–69 ns/op, for a slack of 174 KiB per thread
-//!   ([`PRIVATE_CLASS_BYTES`]).
+//!   (16 KiB a class).
 //! * **Flushing large classes.** Returns to classes above 64 KiB go to the
 //!   shared list at once, so the budget covers every large buffer exactly
 //!   and any trim reaches it. Cost: 52 → 56 ns/op on `hold1` (one buffer
@@ -55,6 +55,10 @@
 //!   different lines. Pools that share a line still work: a miss costs a
 //!   thread-local lookup. zeropool drops its thread-local buffers whenever a
 //!   thread switches pools.
+
+// A `Box<Vec<u8>>` is the pool's one-word handle to a buffer that never
+// moves while pooled or lent (see `implementation`), not a redundant box.
+#![allow(clippy::box_collection)]
 
 mod builder;
 mod classes;
@@ -418,6 +422,19 @@ impl BufferPool {
     /// Returns the number of buffers this call dropped.
     pub fn trim(&self) -> u64 {
         self.classes.iter().map(Pool::trim).sum()
+    }
+
+    /// Drops every idle buffer any thread can reach now, in every class (see
+    /// [`Pool::clear`]). Returns the number dropped by this call.
+    pub fn clear(&self) -> u64 {
+        self.classes.iter().map(Pool::clear).sum()
+    }
+
+    /// The pool's name, if it was given one
+    /// ([`BufferPoolBuilder::name`]); its classes are named `<name>/<size>`.
+    pub fn name(&self) -> Option<&str> {
+        let class = self.classes.first()?.name()?;
+        class.rsplit_once('/').map(|(name, _)| name)
     }
 
     /// Moves the calling thread's private buffers, in every class, to the

@@ -80,23 +80,5 @@ pub(crate) struct BufferCounters {
 /// Adds one class's statistics into the running total (see
 /// [`BufferStats::total`] for the two fields that are not sums).
 pub(crate) fn add_class(total: &mut Stats, class: &Stats) {
-    total.gets += class.gets;
-    total.private_hits += class.private_hits;
-    total.shared_hits += class.shared_hits;
-    total.steals += class.steals;
-    total.stolen += class.stolen;
-    total.created += class.created;
-    total.returned += class.returned;
-    total.adopted += class.adopted;
-    total.detached += class.detached;
-    total.dropped_by_policy += class.dropped_by_policy;
-    total.dropped_by_cap += class.dropped_by_cap;
-    total.dropped_by_budget += class.dropped_by_budget;
-    total.dropped_by_trim += class.dropped_by_trim;
-    total.dropped_by_panic += class.dropped_by_panic;
-    total.dropped_by_exit += class.dropped_by_exit;
-    total.idle += class.idle;
-    total.idle_bytes += class.idle_bytes;
-    total.shards = total.shards.max(class.shards);
-    total.trims = total.trims.max(class.trims);
+    total.merge(class);
 }

@@ -19,6 +19,7 @@
 //! alive (the caller holds a reference to it).
 
 use std::cell::Cell;
+use std::ptr::NonNull;
 
 /// Lines in the table; a power of two. 64 lines (1 KiB per thread) hold a
 /// few `BufferPool`s (15 size classes each, consecutive keys) side by side.
@@ -27,13 +28,15 @@ const LINES: usize = 64;
 #[derive(Clone, Copy)]
 struct Line {
     key: u64,
-    shard: *const (),
+    /// Non-null even in an empty line (dangling there, never read: key 0
+    /// matches no pool), so a hit needs no null check.
+    shard: NonNull<()>,
 }
 
 impl Line {
     const EMPTY: Line = Line {
         key: 0,
-        shard: std::ptr::null(),
+        shard: NonNull::dangling(),
     };
 }
 
@@ -47,7 +50,7 @@ fn index(key: u64) -> usize {
 
 /// The shard cached for pool `key`, if any. Key 0 is never a pool's.
 #[inline(always)]
-pub(crate) fn lookup(key: u64) -> Option<*const ()> {
+pub(crate) fn lookup(key: u64) -> Option<NonNull<()>> {
     TABLE
         .try_with(|table| {
             let line = table[index(key)].get();
@@ -59,7 +62,7 @@ pub(crate) fn lookup(key: u64) -> Option<*const ()> {
 
 /// Remembers `shard` as the calling thread's shard of pool `key`. Callers
 /// keep the rules in the module docs.
-pub(crate) fn fill(key: u64, shard: *const ()) {
+pub(crate) fn fill(key: u64, shard: NonNull<()>) {
     let _ = TABLE.try_with(|table| table[index(key)].set(Line { key, shard }));
 }
 

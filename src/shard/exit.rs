@@ -108,17 +108,18 @@ pub(crate) fn mark_exiting() {
 /// Flushes the calling thread's private stacks of every live pool it has a
 /// shard in; see [`crate::flush_local_all`].
 pub(crate) fn flush_local_all() {
-    // Copied out first: flushing runs user code (`weigh`, `T::drop`), which
-    // may use pools and so register more shards here.
-    let pools: Vec<Weak<dyn ExitFlush>> = HOOK
-        .try_with(|hook| {
+    // One entry at a time, with no borrow held while flushing: flushing runs
+    // user code (`weigh`, `T::drop`), which may use pools and so register
+    // more shards here. No allocation: this runs whenever a worker parks.
+    for index in 0.. {
+        let pool = HOOK.try_with(|hook| {
             let adopted = hook.adopted.borrow();
-            adopted.iter().map(|a| a.pool.clone()).collect()
-        })
-        .unwrap_or_default();
-    for pool in pools {
-        if let Some(pool) = pool.upgrade() {
-            pool.flush_local();
+            adopted.get(index).map(|a| a.pool.upgrade())
+        });
+        match pool {
+            Ok(Some(Some(pool))) => pool.flush_local(),
+            Ok(Some(None)) => {} // that pool is gone
+            _ => break,
         }
     }
 }

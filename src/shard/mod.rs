@@ -254,7 +254,9 @@ impl<'a, T> Owner<'a, T> {
         Ok(())
     }
 
-    /// Removes the first object whose stamp `stale` says is stale.
+    /// Removes the first object whose stamp `stale` says is stale (a move
+    /// the pool makes itself: counted in `moved_out`, before the height
+    /// changes, so that `stats` can only read `idle` low while it happens).
     pub(crate) fn remove_where(self, stale: impl Fn(u64) -> bool) -> Option<(Box<T>, u64)> {
         let pops = self.shard.pops.get();
         let height = (self.shard.pushes.get() - pops) as usize;
@@ -266,6 +268,7 @@ impl<'a, T> Owner<'a, T> {
                 Some(private.remove(index, height))
             })
         }?;
+        self.shard.counters.moved_out.bump();
         self.shard.pops.set(pops + 1);
         Some(removed)
     }

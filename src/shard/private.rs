@@ -16,16 +16,22 @@
 //! thread may read for statistics. So counting gets and returns costs the
 //! fast path nothing beyond what a `Vec`'s length would (issue 11).
 
+use crate::config::PRIVATE_STACK;
 use std::mem::MaybeUninit;
 
 /// Owner-only state of a shard's private stack. Every field is read and
 /// written only by the thread that currently owns the shard (`shard/mod.rs`).
+///
+/// The arrays are inline (at most [`PRIVATE_STACK`] entries), so the fast
+/// path addresses them from the shard's own address, with no pointer to load.
 pub(crate) struct Private<T> {
     /// `slots[..height]` hold boxes; the top is the most recently returned.
     /// The height lives in the shard's `pushes`/`pops` counters.
-    slots: Box<[MaybeUninit<Box<T>>]>,
+    slots: [MaybeUninit<Box<T>>; PRIVATE_STACK],
     /// `stamps[i]` is the trim epoch in which `slots[i]` went idle.
-    stamps: Box<[u64]>,
+    stamps: [u64; PRIVATE_STACK],
+    /// How many of the slots this pool uses (its private capacity).
+    capacity: usize,
     /// How many objects the stack may hold now: the pool's private capacity,
     /// lowered while the shared ring is full enough that the shard's total
     /// (`height + ring.len() <= shard_capacity`, invariant I4) needs it.
@@ -42,10 +48,11 @@ pub(crate) struct Private<T> {
 
 impl<T> Private<T> {
     pub(crate) fn new(capacity: usize, epoch: u64) -> Self {
-        let capacity = capacity.max(1);
+        let capacity = capacity.clamp(1, PRIVATE_STACK);
         Private {
-            slots: (0..capacity).map(|_| MaybeUninit::uninit()).collect(),
-            stamps: vec![0; capacity].into_boxed_slice(),
+            slots: [const { MaybeUninit::uninit() }; PRIVATE_STACK],
+            stamps: [0; PRIVATE_STACK],
+            capacity,
             limit: capacity,
             seen_epoch: epoch,
             steal_cursor: 0,
@@ -53,7 +60,7 @@ impl<T> Private<T> {
     }
 
     pub(crate) fn capacity(&self) -> usize {
-        self.slots.len()
+        self.capacity
     }
 
     /// Writes `value` idle since `stamp` at `height`.

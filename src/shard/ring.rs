@@ -301,9 +301,13 @@ impl<'a, T> RingOwner<'a, T> {
         // Relaxed: `tail` is written only by us, the owner.
         let tail = ring.tail.load(Ordering::Relaxed);
         let seg = self.with_end(|end| {
-            // SAFETY (deref): the newest segment is never freed by removers
-            // (its `next` is null) and only we free it, under the claim.
-            if end.last.is_null() || !unsafe { &*end.last }.holds(tail) {
+            let full = end.last.is_null() || {
+                // SAFETY: the newest segment is never freed by removers (its
+                // `next` is null) and only we free it, under the claim.
+                let last = unsafe { &*end.last };
+                !last.holds(tail)
+            };
+            if full {
                 end.last = self.link(end.last, tail);
             }
             end.last
@@ -360,35 +364,53 @@ impl<'a, T> RingOwner<'a, T> {
     }
 
     /// Removes the `take` newest entries under `claim` (the owner's refill;
-    /// `take <= claim.len()`), handing them to `sink` newest first with their
-    /// rank (0 for the newest), then frees the segments above the new `tail`.
+    /// `take <= claim.len()`), handing them to `sink` oldest first (so a
+    /// stack filled from them keeps the newest on top), then frees the
+    /// segments above the new `tail`.
+    ///
+    /// `tail` is lowered past all of them before the first is read, so even
+    /// a panicking `sink` could not make one be read twice (at worst the
+    /// rest would leak); `sink` is the pool's own code and does not panic.
     pub(crate) fn pop_newest(
         &self,
         claim: &mut Claim<'a, T>,
         take: usize,
-        mut sink: impl FnMut(usize, Entry<T>),
+        mut sink: impl FnMut(Entry<T>),
     ) {
         assert!(ptr::eq(claim.ring, self.ring) && take <= claim.len());
         if take == 0 {
             return;
         }
-        // The entry just below `tail` is in our newest segment, or the one
-        // before it when `tail` sits exactly at the newest one's start.
+        let end = claim.tail;
+        let start = end.wrapping_sub(take as u32);
+        claim.tail = start;
+        // Relaxed: the next claim holder orders itself after us through
+        // `claimed`, and the only other writer of `tail` is us.
+        self.ring.tail.store(start, Ordering::Relaxed);
+        // The oldest of them: walk back from our newest segment.
         let mut seg = self.with_end(|end| end.last);
-        for rank in 0..take {
-            let index = claim.tail.wrapping_sub(1);
-            // SAFETY: segments are freed only under the claim (ours); `prev`
-            // is kept current by whoever frees the older one.
-            while !unsafe { &*seg }.holds(index) {
-                seg = unsafe { &*seg }.prev.load(Ordering::Relaxed);
+        loop {
+            // SAFETY: segments are freed only under the claim (ours), and
+            // `prev` is kept current by whoever frees the older one, so the
+            // walk from our newest segment meets only live ones.
+            let s = unsafe { &*seg };
+            if s.holds(start) {
+                break;
             }
-            claim.tail = index;
-            // Relaxed: the next claim holder orders itself after us through
-            // `claimed`, and the only other writer of `tail` is us.
-            self.ring.tail.store(index, Ordering::Relaxed);
+            seg = s.prev.load(Ordering::Relaxed);
+        }
+        let mut index = start;
+        while index != end {
+            // SAFETY: as above; `next` links are ours (the owner's) to follow.
+            let s = unsafe { &*seg };
+            if !s.holds(index) {
+                seg = s.next.load(Ordering::Acquire);
+                continue;
+            }
             // SAFETY: `index` was in `head..tail` under our claim and `tail`
-            // has moved below it, so this is its only read.
-            sink(rank, unsafe { (*seg).read(index) });
+            // is already below it, so this is its only read.
+            sink(unsafe { s.read(index) });
+            index = index.wrapping_add(1);
         }
         self.trim_above(claim);
     }
@@ -399,10 +421,11 @@ impl<'a, T> RingOwner<'a, T> {
         let tail = claim.tail;
         let keep = self.with_end(|end| {
             let mut seg = end.last;
-            // SAFETY: as in `pop_newest`; we hold the claim.
-            while !seg.is_null() && !unsafe { &*seg }.holds(tail) {
-                let prev = unsafe { &*seg }.prev.load(Ordering::Relaxed);
-                if prev.is_null() {
+            while !seg.is_null() {
+                // SAFETY: as in `pop_newest`; we hold the claim.
+                let s = unsafe { &*seg };
+                let prev = s.prev.load(Ordering::Relaxed);
+                if s.holds(tail) || prev.is_null() {
                     break;
                 }
                 seg = prev;
@@ -541,5 +564,120 @@ impl<T> Drop for Claim<'_, T> {
         self.ring.removers.head.store(self.head, Ordering::Release);
         // Release: pairs with the acquire CAS in `try_claim`.
         self.ring.removers.claimed.store(false, Ordering::Release);
+    }
+}
+
+#[cfg(all(test, not(shardpool_loom)))]
+impl<T> Ring<T> {
+    /// A ring whose indices start at `index` (to test wrap-around).
+    fn starting_at(index: u32) -> Self {
+        let ring = Ring::default();
+        ring.removers.head.store(index, Ordering::Relaxed);
+        ring.tail.store(index, Ordering::Relaxed);
+        ring
+    }
+}
+
+/// The ring by itself, as Go tests its `poolDequeue`/`poolChain`: order,
+/// segment growth and release, compaction, the owner's refill, and indices
+/// wrapping past `u32::MAX`. Run under Miri too (`scripts/miri.sh`, `--lib`).
+#[cfg(all(test, not(shardpool_loom)))]
+mod tests {
+    use super::*;
+
+    fn entry(n: u64) -> Entry<u64> {
+        Entry {
+            value: Box::new(n),
+            stamp: n,
+            weight: 1,
+        }
+    }
+
+    fn owner(ring: &Ring<u64>) -> RingOwner<'_, u64> {
+        // SAFETY: each test is the ring's only thread.
+        unsafe { RingOwner::new(ring) }
+    }
+
+    fn drain(ring: &Ring<u64>) -> Vec<u64> {
+        let mut claim = ring.claim();
+        std::iter::from_fn(|| claim.pop_oldest().map(|e| *e.value)).collect()
+    }
+
+    /// FIFO from the stealers' end across many segments, at every start
+    /// index near the wrap; storage shrinks to one segment once drained.
+    #[test]
+    fn oldest_first_across_segments_and_the_wrap() {
+        let n = 5 * SEGMENT as u64 + 3;
+        for start in [0, u32::MAX - 2 * SEGMENT as u32 - 1, u32::MAX, u32::MAX - 1] {
+            let ring = Ring::starting_at(start);
+            (0..n).for_each(|i| owner(&ring).push(entry(i)));
+            assert_eq!(ring.len(), n as usize);
+            assert_eq!(ring.segments(), (n as usize).div_ceil(SEGMENT));
+            assert_eq!(drain(&ring), (0..n).collect::<Vec<_>>(), "start {start}");
+            assert_eq!(ring.len(), 0);
+            assert_eq!(
+                ring.segments(),
+                1,
+                "a drained ring keeps its newest segment"
+            );
+            owner(&ring).release_if_empty();
+            assert_eq!(ring.segments(), 0);
+            // And it grows again from wherever its indices are.
+            owner(&ring).push(entry(7));
+            assert_eq!(drain(&ring), vec![7]);
+        }
+    }
+
+    /// The owner's refill takes the newest, oldest of them first, and frees the
+    /// segments it emptied above its tail.
+    #[test]
+    fn refill_takes_the_newest_and_frees_above() {
+        for start in [0, u32::MAX - SEGMENT as u32] {
+            let ring = Ring::starting_at(start);
+            let n = 3 * SEGMENT as u64;
+            (0..n).for_each(|i| owner(&ring).push(entry(i)));
+            let mut claim = ring.claim();
+            let take = SEGMENT + 5;
+            let mut got = Vec::new();
+            owner(&ring).pop_newest(&mut claim, take, |e| got.push(*e.value));
+            drop(claim);
+            let expect: Vec<_> = (n - take as u64..n).collect();
+            assert_eq!(got, expect);
+            assert_eq!(ring.len(), n as usize - take);
+            assert_eq!(ring.segments(), 2, "the top segment is freed");
+            // Pushes continue at the new tail.
+            owner(&ring).push(entry(1000));
+            let rest = drain(&ring);
+            assert_eq!(rest.len(), n as usize - take + 1);
+            assert_eq!(*rest.last().unwrap(), 1000);
+        }
+    }
+
+    /// Trim's compaction keeps survivors in order at the newest end and frees
+    /// the segments wholly below the new head.
+    #[test]
+    fn extract_if_compacts_and_frees() {
+        let ring = Ring::starting_at(u32::MAX - 10);
+        let n = 4 * SEGMENT as u64;
+        (0..n).for_each(|i| owner(&ring).push(entry(i)));
+        let mut out = Vec::new();
+        let mut claim = ring.claim();
+        claim.extract_if(|e| e.stamp % 3 != 0, &mut out);
+        drop(claim);
+        let kept: Vec<u64> = (0..n).filter(|i| i % 3 == 0).collect();
+        assert_eq!(out.len() as u64, n - kept.len() as u64);
+        assert!(ring.segments() <= kept.len().div_ceil(SEGMENT) + 1);
+        assert_eq!(drain(&ring), kept);
+    }
+
+    /// A dropped ring drops what it holds, once (Miri checks the "once").
+    #[test]
+    fn drop_drops_entries() {
+        let ring = Ring::starting_at(u32::MAX);
+        (0..2 * SEGMENT as u64 + 1).for_each(|i| owner(&ring).push(entry(i)));
+        let mut claim = ring.claim();
+        assert!(claim.pop_oldest().is_some());
+        drop(claim);
+        drop(ring);
     }
 }

@@ -28,6 +28,12 @@ const MAX_SLEEP: Duration = Duration::from_millis(250);
 /// instead, with no extra thread:
 ///
 /// ```no_run
+/// # // A stand-in for tokio's timer, so the crate needs no tokio to test this.
+/// # mod tokio { pub mod time {
+/// #     pub struct Interval;
+/// #     impl Interval { pub async fn tick(&mut self) {} }
+/// #     pub fn interval(_: std::time::Duration) -> Interval { Interval }
+/// # } }
 /// # async fn example() {
 /// // e.g. in a tokio task
 /// let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
@@ -145,6 +151,12 @@ fn run(signal: &Signal) {
             // `pool` drops here, outside the registry lock; if it was the last
             // handle, the pool is dropped on this thread.
         }
+        // Memory-pressure trimming (issue 13, `trim_pressure.rs`): poll the
+        // `PressureWatcher`s, trim on pressure, wake for the next poll.
+        if let Some(next_poll) = crate::trim_pressure::poll() {
+            sleep = sleep.min(next_poll);
+        }
+        crate::metrics::on_trimmer_tick();
         let mut state = signal.lock();
         if !state.0 && !state.1 {
             state = signal

@@ -111,7 +111,6 @@ impl<T: Send + 'static> Inner<T> {
             moved = true;
             while let Some((value, _)) = owner.remove_where(|stamp| is_stale(stamp, epoch)) {
                 let counters = &owner.shard().counters;
-                counters.moved_out.bump();
                 counters.dropped_by_trim.bump();
                 dropped += 1;
                 drops.drop(value);

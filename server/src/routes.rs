@@ -1,4 +1,4 @@
-//! The three routes.
+//! The routes: three that exercise the pools, and `GET /metrics`.
 
 use crate::request::Request;
 use crate::response::{Body, Response, Status};
@@ -21,7 +21,11 @@ pub fn route(req: &Request) -> Response<'_> {
                 Body::Text("expected integers separated by spaces, commas or newlines\n"),
             ),
         },
-        "/" | "/echo-headers" => Response {
+        "/metrics" if get => Response::new(
+            Status::Ok,
+            Body::Owned(crate::metrics::prometheus_text(shardpool::stats_all())),
+        ),
+        "/" | "/echo-headers" | "/metrics" => Response {
             allow: Some("GET, HEAD"),
             ..Response::new(Status::MethodNotAllowed, Body::Text("use GET\n"))
         },

@@ -1,10 +1,12 @@
 //! An HTTP/1.1 server on tokio whose three per-request objects — the
 //! connection's read buffer, the parsed request, the response buffer — come
-//! either from `shardpool` pools or from fresh allocation ([`Alloc`]), with
-//! every other line of code shared between the two modes.
+//! from `shardpool` pools that either reuse them or, with pooling switched
+//! off (`Builder::pooling(false)`), create each one fresh and drop it after
+//! use ([`Alloc`]); every line of code is shared between the two modes, and
+//! both count what they did (`GET /metrics`).
 //!
 //! ```text
-//! accept ──► read buffer: Lease<Vec<u8>, OwnedPooled<Vec<u8>>>   one per connection,
+//! accept ──► read buffer: OwnedPooled<Vec<u8>>                   one per connection,
 //!            │                                                   moved into its task
 //!            └─ per request: Request  (Pooled<'_, Request>)       parsed head + body
 //!                            out buf  (Pooled<'_, Vec<u8>>)       the serialized response
@@ -28,7 +30,6 @@ use shardpool::{OwnedPooled, Pool, Pooled, Stats};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
-use std::ops::{Deref, DerefMut};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -51,7 +52,8 @@ pub const OUT_KEEP_BYTES: usize = 16 * 1024;
 /// Where the three per-request objects come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alloc {
-    /// Made with the same constructors as the pool's, dropped after use.
+    /// Made with the pool's own constructor at every `get`, dropped at
+    /// every return: the pools are built with `pooling(false)`.
     Fresh,
     /// Taken from a `shardpool::Pool`, reset and returned after use.
     Pool,
@@ -81,6 +83,9 @@ impl fmt::Display for Alloc {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub alloc: Alloc,
+    /// Prefix of the pools' names (`<name>/read`, `<name>/request`,
+    /// `<name>/out`), as `GET /metrics` and `shardpool::stats_all` show them.
+    pub name: String,
     pub addr: SocketAddr,
     /// Runtime worker threads; `None` is tokio's default (one per core).
     pub threads: Option<usize>,
@@ -113,12 +118,17 @@ pub struct Config {
     /// through two trims is dropped, so memory held after a burst of
     /// connections goes back to the allocator within two periods.
     pub trim_every: Option<Duration>,
+    /// Each runtime worker calls `shardpool::flush_local_all` when it parks
+    /// (`on_thread_park`), so what an idle worker holds privately becomes
+    /// reachable by other workers and by trims.
+    pub flush_on_park: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             alloc: Alloc::Pool,
+            name: "http".to_owned(),
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             threads: None,
             max_head: 8 * 1024,
@@ -130,43 +140,16 @@ impl Default for Config {
             grace: Duration::from_secs(1),
             warmup: Duration::from_secs(1),
             trim_every: Some(Duration::from_secs(30)),
-        }
-    }
-}
-
-/// An object that is either freshly made or on loan from a pool; derefs to
-/// the object either way, so the code using it is the same in both modes.
-pub enum Lease<T, G> {
-    Fresh(T),
-    Pooled(G),
-}
-
-impl<T, G: Deref<Target = T>> Deref for Lease<T, G> {
-    type Target = T;
-    #[inline]
-    fn deref(&self) -> &T {
-        match self {
-            Lease::Fresh(value) => value,
-            Lease::Pooled(guard) => guard,
-        }
-    }
-}
-
-impl<T, G: DerefMut<Target = T>> DerefMut for Lease<T, G> {
-    #[inline]
-    fn deref_mut(&mut self) -> &mut T {
-        match self {
-            Lease::Fresh(value) => value,
-            Lease::Pooled(guard) => guard,
+            flush_on_park: true,
         }
     }
 }
 
 /// A connection's read buffer: `'static`, so it can be taken in the accept
 /// loop and moved into the connection's task.
-pub type ReadBuf = Lease<Vec<u8>, OwnedPooled<Vec<u8>>>;
-pub(crate) type RequestLease<'a> = Lease<Request, Pooled<'a, Request>>;
-pub(crate) type OutBuf<'a> = Lease<Vec<u8>, Pooled<'a, Vec<u8>>>;
+pub type ReadBuf = OwnedPooled<Vec<u8>>;
+pub(crate) type RequestLease<'a> = Pooled<'a, Request>;
+pub(crate) type OutBuf<'a> = Pooled<'a, Vec<u8>>;
 
 fn new_read_buf() -> Vec<u8> {
     Vec::with_capacity(READ_BUF_CAPACITY)
@@ -177,7 +160,9 @@ fn new_out_buf() -> Vec<u8> {
 }
 
 /// The three pools. Each uses the ready-made `recycle` policy: clear on
-/// return, drop instead of keeping anything that grew past a bound.
+/// return, drop instead of keeping anything that grew past a bound. In
+/// `fresh` mode they are pass-through (`pooling(false)`): same guards, same
+/// counters, no reuse.
 struct Pools {
     /// Held in an `Arc` so its guards can be `OwnedPooled` ('static, Send).
     read: Arc<Pool<Vec<u8>>>,
@@ -187,20 +172,30 @@ struct Pools {
 
 impl Pools {
     fn new(config: &Config) -> Pools {
+        let pooling = config.alloc == Alloc::Pool;
+        let name = |what: &str| format!("{}/{what}", config.name);
         Pools {
             // One read buffer per open connection: keep enough idle for a
             // wave of reconnects, and bound them in bytes as well.
             read: Arc::new(
                 Pool::builder()
+                    .name(name("read"))
+                    .pooling(pooling)
                     .recycle(read_limit(config))
                     .max_idle_per_thread(128)
                     .max_idle_bytes(8 << 20)
                     .build(new_read_buf),
             ),
             request: Pool::builder()
+                .name(name("request"))
+                .pooling(pooling)
                 .recycle(REQUEST_KEEP_BYTES)
                 .build(Request::new),
-            out: Pool::builder().recycle(OUT_KEEP_BYTES).build(new_out_buf),
+            out: Pool::builder()
+                .name(name("out"))
+                .pooling(pooling)
+                .recycle(OUT_KEEP_BYTES)
+                .build(new_out_buf),
         }
     }
 }
@@ -249,24 +244,15 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn read_buf(&self) -> ReadBuf {
-        match self.config.alloc {
-            Alloc::Fresh => Lease::Fresh(new_read_buf()),
-            Alloc::Pool => Lease::Pooled(self.pools.read.get_owned()),
-        }
+        self.pools.read.get_owned()
     }
 
     pub(crate) fn request(&self) -> RequestLease<'_> {
-        match self.config.alloc {
-            Alloc::Fresh => Lease::Fresh(Request::new()),
-            Alloc::Pool => Lease::Pooled(self.pools.request.get()),
-        }
+        self.pools.request.get()
     }
 
     pub(crate) fn out_buf(&self) -> OutBuf<'_> {
-        match self.config.alloc {
-            Alloc::Fresh => Lease::Fresh(new_out_buf()),
-            Alloc::Pool => Lease::Pooled(self.pools.out.get()),
-        }
+        self.pools.out.get()
     }
 
     fn counts(&self) -> Counts {
@@ -295,7 +281,8 @@ impl Shared {
     }
 }
 
-/// Stats of the three pools (`pool` mode only).
+/// Stats of the three pools (in `fresh` mode they count pass-through:
+/// every get creates, every return drops).
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStats {
     pub read: Stats,
@@ -324,7 +311,7 @@ pub struct Report {
     /// Allocations on the runtime's threads over the whole run.
     pub allocations: u64,
     pub steady: Steady,
-    pub pools: Option<PoolStats>,
+    pub pools: PoolStats,
 }
 
 impl fmt::Display for Report {
@@ -365,11 +352,10 @@ impl fmt::Display for Report {
             s.duration.as_secs_f64(),
             per(s.allocations, s.requests)
         )?;
-        if let Some(p) = &self.pools {
-            writeln!(f, "pool stats, read buffers: {:?}", p.read)?;
-            writeln!(f, "pool stats, requests: {:?}", p.request)?;
-            writeln!(f, "pool stats, response buffers: {:?}", p.out)?;
-        }
+        let p = &self.pools;
+        writeln!(f, "pool stats, read buffers: {:?}", p.read)?;
+        writeln!(f, "pool stats, requests: {:?}", p.request)?;
+        writeln!(f, "pool stats, response buffers: {:?}", p.out)?;
         write!(
             f,
             "summary: mode={} requests={} allocs_per_request={:.4} steady_requests={} steady_allocs_per_request={:.4}",
@@ -409,6 +395,12 @@ impl Server {
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         if let Some(n) = shared.config.threads {
             builder.worker_threads(n.max(1));
+        }
+        if shared.config.flush_on_park {
+            // A worker about to sleep hands its private pooled objects to
+            // its shared lists, where other workers can take them and trims
+            // reach them: an idle server gives its memory back.
+            builder.on_thread_park(shardpool::flush_local_all);
         }
         let on_start = Arc::clone(&shared);
         let runtime = builder
@@ -454,26 +446,24 @@ impl Server {
     }
 
     /// The counters so far.
-    #[allow(dead_code, reason = "used by tests/http_server.rs")]
     pub fn counts(&self) -> Counts {
         self.shared.counts()
     }
 
     /// Allocations so far on the server's runtime threads (with the counting
     /// allocator installed; 0 without it).
-    #[allow(dead_code, reason = "used by tests/http_server.rs")]
     pub fn allocations(&self) -> u64 {
         self.shared.allocations()
     }
 
-    /// The pools' stats (`pool` mode only).
-    pub fn pool_stats(&self) -> Option<PoolStats> {
+    /// The pools' stats.
+    pub fn pool_stats(&self) -> PoolStats {
         let pools = &self.shared.pools;
-        (self.shared.config.alloc == Alloc::Pool).then(|| PoolStats {
+        PoolStats {
             read: pools.read.stats(),
             request: pools.request.stats(),
             out: pools.out.stats(),
-        })
+        }
     }
 
     /// Calls `ready` once Ctrl-C (SIGINT) and SIGTERM are being handled, then
@@ -481,7 +471,6 @@ impl Server {
     /// to announce the server: a script that signals it as soon as it is
     /// announced must not find the signal still at its default action, or
     /// ignored, as it is for a background job of a script.)
-    #[allow(dead_code, reason = "used by the example's cli.rs")]
     pub fn wait(&self, duration: Option<Duration>, ready: impl FnOnce()) {
         let Some(runtime) = &self.runtime else {
             return;

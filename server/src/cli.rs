@@ -1,6 +1,6 @@
 //! Command line: parse flags, run the server until Ctrl-C or `--duration`,
 //! print the report. Shared by the `http_server` and `http_server_mimalloc`
-//! examples, which differ only in their global allocator.
+//! binaries, which differ only in their global allocator.
 
 use crate::server::{Config, Server};
 use std::io::Write;
@@ -11,9 +11,11 @@ use std::time::Duration;
 const USAGE: &str = "\
 usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads N]
                    [--warmup SECS] [--idle-timeout SECS] [--trim-every SECS]
+                   [--flush-on-park 1|0]
 
   --alloc         where read buffers, request objects and response buffers come
-                  from: `pool` (shardpool, default) or `fresh` (allocated per use)
+                  from: `pool` (shardpool, default) or `fresh` (the same pools
+                  with pooling off: created per use, dropped after it)
   --port          TCP port on 127.0.0.1 (default 8080; 0 picks a free one)
   --duration      stop after SECS seconds (default: run until Ctrl-C or SIGTERM)
   --threads       tokio worker threads (default: one per core)
@@ -21,9 +23,12 @@ usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads 
   --idle-timeout  close keep-alive connections idle this long (default 10)
   --trim-every    trim the pools this often (default 30; 0 = never): objects idle
                   through two trims are freed
+  --flush-on-park a worker going idle hands its pooled objects to where other
+                  workers and trims reach them (default 1; 0 = off)
 
 Routes: GET / (greeting), GET /echo-headers (request headers as text),
-POST /sum (body of integers separated by spaces, commas or newlines).
+POST /sum (body of integers separated by spaces, commas or newlines),
+GET /metrics (every pool's stats, Prometheus text format).
 On exit prints requests served, allocations per request, and pool stats.";
 
 struct Args {
@@ -58,6 +63,13 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--warmup" => config.warmup = secs()?,
             "--idle-timeout" => config.idle_timeout = secs()?,
             "--trim-every" => config.trim_every = Some(secs()?).filter(|d| !d.is_zero()),
+            "--flush-on-park" => {
+                config.flush_on_park = match value.as_str() {
+                    "1" => true,
+                    "0" => false,
+                    _ => return Err(format!("--flush-on-park: 1 or 0, not {value:?}")),
+                }
+            }
             "--threads" => {
                 let n: usize = value
                     .parse()

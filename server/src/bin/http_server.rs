@@ -3,21 +3,16 @@
 //! side-by-side measurement under load (`scripts/load.sh`).
 //!
 //! ```text
-//! cargo run --release --example http_server -- --alloc pool --port 8080
+//! cargo run --release -p shardpool-server --bin http_server -- --alloc pool --port 8080
 //! curl -s localhost:8080/ ; curl -s localhost:8080/echo-headers
 //! curl -s --data '1 2 3' localhost:8080/sum
 //! ```
 //!
 //! This binary uses the system allocator; `http_server_mimalloc` is the same
-//! server on mimalloc. Both count allocations with [`alloc_counter`].
+//! server on mimalloc. Both count allocations with
+//! [`alloc_counter`](shardpool_server::alloc_counter).
 
-mod alloc_counter;
-mod cli;
-mod conn;
-mod request;
-mod response;
-mod routes;
-mod server;
+use shardpool_server::{alloc_counter, cli};
 
 #[global_allocator]
 static GLOBAL: alloc_counter::Counting<std::alloc::System> =

@@ -73,6 +73,8 @@ pub enum Body<'r> {
     Headers(&'r Request),
     /// A number in decimal, and a newline.
     Number(i128),
+    /// Text made for this response (`GET /metrics`).
+    Owned(String),
 }
 
 impl Body<'_> {
@@ -81,12 +83,14 @@ impl Body<'_> {
             Body::Text(s) => s.len(),
             Body::Headers(req) => req.headers().map(|(n, v)| n.len() + 2 + v.len() + 1).sum(),
             Body::Number(n) => decimal_len(*n) + 1,
+            Body::Owned(s) => s.len(),
         }
     }
 
     fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             Body::Text(s) => out.extend_from_slice(s.as_bytes()),
+            Body::Owned(s) => out.extend_from_slice(s.as_bytes()),
             Body::Headers(req) => {
                 for (name, value) in req.headers() {
                     out.extend_from_slice(name);
