@@ -45,8 +45,8 @@
 //!   shardpool is `Pool::new(create)` there.
 //!
 //! Each time is ns per get+put per thread: every thread runs the workload
-//! `n` times, started together at a barrier, timed inside the thread; the
-//! slowest thread counts. The implementations take turns (interleaved) in
+//! `n` times, started together at a barrier; the run's wall time (dispatch
+//! until the last thread is done) is divided by `n`. The implementations take turns (interleaved) in
 //! several short slices, and the table shows each one's median slice, so a
 //! burst of noise hits all of them alike. The full comparison with every peer
 //! and allocator is `scripts/perf_tables.sh` (docs/performance.md); the

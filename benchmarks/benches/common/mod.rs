@@ -14,8 +14,8 @@
 //! * [`team`]: persistent threads that start a job together and time it.
 //!
 //! Every time reported is per get+put per thread: a job runs `ops`
-//! get/put cycles on each of its threads, and the slowest thread's time is
-//! divided by `ops`.
+//! get/put cycles on each of its threads, and the wall time until the last
+//! thread is done is divided by `ops`.
 
 #![allow(dead_code)]
 

@@ -45,7 +45,7 @@ use crate::peers::{ArrayQ, LfLinear, LfSpin, MutexVec, OPool, ObjectPool, RegexP
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// (name, threads, the loop in a line, shardpool/floor target).
 pub const WORKLOADS: [(&str, usize, &str, Option<f64>); 8] = [
@@ -159,13 +159,9 @@ fn measure(threads: usize, entries: &[(String, Box<Job<'_>>)], o: &Options, what
             let _ = std::io::stderr().flush();
             for (j, s) in samples.iter_mut().enumerate() {
                 // The coordinator's clock: from dispatch until every thread
-                // is done. (A thread's own clock starts only when it first
-                // runs after the barrier, so with more threads than cores,
-                // threads that ran one after another would each look
-                // uncontended.) Dispatch costs microseconds per slice.
-                let start = Instant::now();
-                team.run(j, ops[j]);
-                s.push(start.elapsed().as_nanos() as f64 / ops[j] as f64);
+                // is done (see `team`).
+                let t = team.run(j, ops[j]);
+                s.push(t.as_nanos() as f64 / ops[j] as f64);
             }
         }
         entries
