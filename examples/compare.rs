@@ -225,19 +225,9 @@ fn measure(
 ) -> Vec<f64> {
     with_team(threads, jobs, |team| {
         // Calibrate (and warm up) each: ops that take about one slice.
-        let mut ops = vec![0u64; jobs.len()];
-        for (j, n) in ops.iter_mut().enumerate() {
-            let mut try_ops = 64u64;
-            loop {
-                let t = team.run(j, try_ops);
-                if t >= opts.slice / 8 || try_ops >= 1 << 32 {
-                    let per = t.as_secs_f64() / try_ops as f64;
-                    *n = ((opts.slice.as_secs_f64() / per.max(1e-12)) as u64).max(1);
-                    break;
-                }
-                try_ops *= 2;
-            }
-        }
+        let ops: Vec<u64> = (0..jobs.len())
+            .map(|j| team.calibrate(j, opts.slice))
+            .collect();
         let mut samples = vec![Vec::new(); jobs.len()];
         for round in 0..opts.rounds {
             for j in 0..jobs.len() {

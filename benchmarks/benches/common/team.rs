@@ -37,6 +37,22 @@ impl Team {
         start.elapsed()
     }
 
+    /// Operations of `job` that take about `slice` per thread (and a warm-up):
+    /// double from 64 until a run takes an eighth of a slice, then take the
+    /// fastest of three runs at that count. A run's time includes waking the
+    /// threads, which on a busy machine can take a millisecond; the fastest of
+    /// three keeps such a delay from shrinking the count (and so inflating
+    /// every later sample by the same delay).
+    pub fn calibrate(&self, job: usize, slice: Duration) -> u64 {
+        let mut n = 64u64;
+        while self.run(job, n) < slice / 8 && n < 1 << 32 {
+            n *= 2;
+        }
+        let fastest = (0..3).map(|_| self.run(job, n)).min().unwrap_or_default();
+        let per = fastest.as_secs_f64() / n as f64;
+        ((slice.as_secs_f64() / per.max(1e-12)) as u64).max(1)
+    }
+
     pub fn threads(&self) -> usize {
         self.commands.len()
     }

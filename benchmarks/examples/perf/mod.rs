@@ -141,17 +141,7 @@ fn measure(threads: usize, entries: &[(String, Box<Job<'_>>)], o: &Options, what
     let jobs: Vec<&Job<'_>> = entries.iter().map(|(_, j)| &**j).collect();
     with_team(threads, &jobs, |team| {
         let ops: Vec<u64> = (0..jobs.len())
-            .map(|j| {
-                let mut n = 64u64;
-                loop {
-                    let t = team.run(j, n);
-                    if t >= o.slice / 8 || n >= 1 << 32 {
-                        let per = t.as_secs_f64() / n as f64;
-                        break ((o.slice.as_secs_f64() / per.max(1e-12)) as u64).max(1);
-                    }
-                    n *= 2;
-                }
-            })
+            .map(|j| team.calibrate(j, o.slice))
             .collect();
         let mut samples = vec![Vec::new(); jobs.len()];
         for round in 0..o.rounds {
