@@ -3,6 +3,7 @@
 //! Objects travel as boxes: the fast path pops one pointer off the private
 //! stack, and a refill or steal moves pointers, never a `T`.
 
+use crate::config::PRIVATE_STACK;
 use crate::inner::Inner;
 use crate::shard::Owner;
 use crate::shard::ring::Entry;
@@ -78,11 +79,20 @@ impl<T: Send + 'static> Inner<T> {
         // plus what fits on top of what the stack holds now.
         let take = listed.min(most.saturating_sub(owner.height()) + 1);
         owner.set_limit(most.min(self.config.shard_capacity.saturating_sub(listed - take)));
-        let mut batch = Batch::new(owner);
-        owner
-            .ring()
-            .pop_newest(&mut claim, take, |entry| batch.add(entry));
+        // Newest first out of the ring; onto the stack oldest first, so its
+        // top stays the most recently returned. On the stack, not the heap:
+        // a refill after every park must not allocate.
+        let mut newest_first: [Option<Entry<T>>; PRIVATE_STACK + 1] = [const { None }; _];
+        let mut taken = 0;
+        owner.ring().pop_newest(&mut claim, take, |entry| {
+            newest_first[taken] = Some(entry);
+            taken += 1;
+        });
         drop(claim);
+        let mut batch = Batch::new(owner);
+        for entry in newest_first[..taken].iter_mut().rev() {
+            batch.add(entry.take().expect("filled above"));
+        }
         let newest = self.finish_batch(owner, batch)?;
         owner.shard().counters.shared_hits.bump();
         Some(newest)

@@ -72,7 +72,6 @@ mod shard;
 mod stats;
 mod sync;
 mod trim;
-mod trim_pressure;
 mod unwind;
 
 pub mod implementation;
@@ -91,8 +90,8 @@ pub use pool::Pool;
 pub use release::release_to_os;
 pub use stats::{PoolStats, Stats};
 pub use trim::background::BackgroundTrimmer;
+pub use trim::pressure::{PressureConfig, PressureWatcher};
 pub use trim::registry::{stats_all, trim_all};
-pub use trim_pressure::{PressureConfig, PressureWatcher};
 
 /// Flushes the calling thread's private stacks of every live pool it has
 /// used (what [`Pool::flush_local`] does for one), so that other threads can

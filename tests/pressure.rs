@@ -1,7 +1,7 @@
 //! Memory-pressure trimming (`PressureWatcher`) end to end, on the real
 //! background trimmer thread. The decision logic (parsing `memory.events` and
 //! `memory.pressure`, the rate limit on a fake clock) is unit-tested in
-//! `src/trim_pressure.rs`; these tests use the user check, which does not
+//! `src/trim/pressure.rs`; these tests use the user check, which does not
 //! depend on the machine's cgroup.
 //!
 //! Watchers trim every pool in the process, so the tests take turns (`serial`).

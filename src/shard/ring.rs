@@ -364,13 +364,13 @@ impl<'a, T> RingOwner<'a, T> {
     }
 
     /// Removes the `take` newest entries under `claim` (the owner's refill;
-    /// `take <= claim.len()`), handing them to `sink` oldest first (so a
-    /// stack filled from them keeps the newest on top), then frees the
-    /// segments above the new `tail`.
+    /// `take <= claim.len()`), handing them to `sink` newest first, then
+    /// frees the segments above the new `tail`.
     ///
-    /// `tail` is lowered past all of them before the first is read, so even
-    /// a panicking `sink` could not make one be read twice (at worst the
-    /// rest would leak); `sink` is the pool's own code and does not panic.
+    /// Unwind-safe: `tail` moves below each entry before it is handed out,
+    /// so a panicking `sink` can never make one be read twice (the rest stay
+    /// in the ring), and the segments above `tail` are freed on the way out
+    /// even then, so the ring's shape survives too.
     pub(crate) fn pop_newest(
         &self,
         claim: &mut Claim<'a, T>,
@@ -378,41 +378,40 @@ impl<'a, T> RingOwner<'a, T> {
         mut sink: impl FnMut(Entry<T>),
     ) {
         assert!(ptr::eq(claim.ring, self.ring) && take <= claim.len());
-        if take == 0 {
-            return;
+        /// Runs `trim_above` when the refill ends, by return or by unwind.
+        struct Finish<'r, 'a, T> {
+            owner: &'r RingOwner<'a, T>,
+            claim: &'r mut Claim<'a, T>,
         }
-        let end = claim.tail;
-        let start = end.wrapping_sub(take as u32);
-        claim.tail = start;
-        // Relaxed: the next claim holder orders itself after us through
-        // `claimed`, and the only other writer of `tail` is us.
-        self.ring.tail.store(start, Ordering::Relaxed);
-        // The oldest of them: walk back from our newest segment.
+        impl<T> Drop for Finish<'_, '_, T> {
+            fn drop(&mut self) {
+                self.owner.trim_above(self.claim);
+            }
+        }
+        let finish = Finish { owner: self, claim };
+        // The entry just below `tail` is in our newest segment, or an older
+        // one when `tail` sits at or below the newest one's start.
         let mut seg = self.with_end(|end| end.last);
-        loop {
-            // SAFETY: segments are freed only under the claim (ours), and
-            // `prev` is kept current by whoever frees the older one, so the
-            // walk from our newest segment meets only live ones.
-            let s = unsafe { &*seg };
-            if s.holds(start) {
-                break;
+        for _ in 0..take {
+            let index = finish.claim.tail.wrapping_sub(1);
+            loop {
+                // SAFETY: segments are freed only under the claim (ours), and
+                // `prev` is kept current by whoever frees the older one, so
+                // the walk from our newest segment meets only live ones.
+                let s = unsafe { &*seg };
+                if s.holds(index) {
+                    break;
+                }
+                seg = s.prev.load(Ordering::Relaxed);
             }
-            seg = s.prev.load(Ordering::Relaxed);
-        }
-        let mut index = start;
-        while index != end {
-            // SAFETY: as above; `next` links are ours (the owner's) to follow.
-            let s = unsafe { &*seg };
-            if !s.holds(index) {
-                seg = s.next.load(Ordering::Acquire);
-                continue;
-            }
+            finish.claim.tail = index;
+            // Relaxed: the next claim holder orders itself after us through
+            // `claimed`, and the only other writer of `tail` is us.
+            self.ring.tail.store(index, Ordering::Relaxed);
             // SAFETY: `index` was in `head..tail` under our claim and `tail`
-            // is already below it, so this is its only read.
-            sink(unsafe { s.read(index) });
-            index = index.wrapping_add(1);
+            // has moved below it, so this is its only read.
+            sink(unsafe { (*seg).read(index) });
         }
-        self.trim_above(claim);
     }
 
     /// Frees the segments wholly above `claim.tail` (emptied by a refill),
@@ -519,7 +518,10 @@ impl<T> Claim<'_, T> {
     fn free_consumed(&mut self) {
         let removers = &self.ring.removers;
         loop {
-            let first = removers.first.load(Ordering::Relaxed);
+            // Acquire: pairs with the owner's release store in `link`, which
+            // publishes an empty ring's first segment without the claim (loom,
+            // `first_segment_link_races_trim`, found this load was Relaxed).
+            let first = removers.first.load(Ordering::Acquire);
             if first.is_null() {
                 return;
             }
@@ -628,7 +630,7 @@ mod tests {
         }
     }
 
-    /// The owner's refill takes the newest, oldest of them first, and frees the
+    /// The owner's refill takes the newest, newest first, and frees the
     /// segments it emptied above its tail.
     #[test]
     fn refill_takes_the_newest_and_frees_above() {
@@ -641,7 +643,7 @@ mod tests {
             let mut got = Vec::new();
             owner(&ring).pop_newest(&mut claim, take, |e| got.push(*e.value));
             drop(claim);
-            let expect: Vec<_> = (n - take as u64..n).collect();
+            let expect: Vec<_> = (n - take as u64..n).rev().collect();
             assert_eq!(got, expect);
             assert_eq!(ring.len(), n as usize - take);
             assert_eq!(ring.segments(), 2, "the top segment is freed");
@@ -679,5 +681,82 @@ mod tests {
         assert!(claim.pop_oldest().is_some());
         drop(claim);
         drop(ring);
+    }
+}
+
+/// Test-only hook for the loom models: a free is a write to every part of
+/// the segment, so loom reports a free that is not ordered after some other
+/// thread's access to the segment (and, while the freed memory still holds
+/// loom's bookkeeping, an access after the free).
+#[cfg(all(test, shardpool_loom))]
+impl<T> Drop for Segment<T> {
+    fn drop(&mut self) {
+        for slot in &self.slots {
+            slot.with_mut(|_| ());
+        }
+        self.next.with_mut(|_| ());
+        self.prev.with_mut(|_| ());
+    }
+}
+
+/// Test-only hook for the loom models (`src/tests/loom_ring.rs`).
+#[cfg(all(test, shardpool_loom))]
+impl<T> RingOwner<'_, T> {
+    /// Checks the ring's shape under the claim (waiting for it) and returns
+    /// how many segments it holds: `first` leads, through `next`, to the
+    /// owner's newest segment, whose `next` is null; `prev` links back;
+    /// bases are contiguous; `head..tail` lies within the segments; no
+    /// segments means no entries.
+    pub(crate) fn check_shape(&self) -> usize {
+        let claim = self.ring.claim();
+        let (head, tail) = (claim.head, claim.tail);
+        assert!(
+            tail.wrapping_sub(head) <= u32::MAX / 2,
+            "head {head} passed tail {tail}"
+        );
+        let first = self.ring.removers.first.load(Ordering::Acquire);
+        let last = self.with_end(|end| end.last);
+        if first.is_null() {
+            assert!(last.is_null(), "the owner's newest segment is not linked from `first`");
+            assert_eq!(head, tail, "entries held with no segment");
+            return 0;
+        }
+        assert!(!last.is_null(), "segments linked but the owner has none");
+        // SAFETY: we hold the claim, so every segment reachable from `first`
+        // stays alive, and we are the owner, so none is being linked.
+        let at = |seg: *mut Segment<T>| unsafe { &*seg };
+        let first_base = at(first).base;
+        assert!(
+            tail.wrapping_sub(first_base) <= u32::MAX / 2
+                && head.wrapping_sub(first_base) <= tail.wrapping_sub(first_base),
+            "head {head} or tail {tail} below the oldest segment's base {first_base}"
+        );
+        let mut count = 0;
+        let mut seg = first;
+        let mut before: *mut Segment<T> = ptr::null_mut();
+        loop {
+            let s = at(seg);
+            count += 1;
+            assert_eq!(s.prev.load(Ordering::Relaxed), before, "`prev` does not link back");
+            let next = s.next.load(Ordering::Acquire);
+            if seg == last {
+                assert!(next.is_null(), "the owner's newest segment has a `next`");
+                let into = tail.wrapping_sub(s.base) as usize;
+                assert!(
+                    into <= SEGMENT,
+                    "tail {tail} outside the newest segment (base {})",
+                    s.base
+                );
+                return count;
+            }
+            assert!(!next.is_null(), "the owner's newest segment is not reachable from `first`");
+            assert_eq!(
+                at(next).base,
+                s.base.wrapping_add(SEGMENT as u32),
+                "segments are not contiguous"
+            );
+            before = seg;
+            seg = next;
+        }
     }
 }

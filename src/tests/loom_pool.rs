@@ -1,22 +1,22 @@
 //! Whole-pool protocols: the private stack racing a steal, a guard dropped on
 //! another thread, a thread exiting while others steal from its shard, trim
-//! racing gets and returns, and an owned guard outliving the last handle.
+//! racing gets and returns, an owned guard outliving the last handle, and a
+//! shard adopted by a new thread after the old one's exit hook.
 //!
-//! Under loom the private stack holds 2 objects (`config::PRIVATE_STACK`).
+//! Pools here keep at most 2 objects on a private stack (half the shard:
+//! `config.rs`), and ring segments hold 2 entries under loom.
 
 use super::{Tracked, Tracker, run_model};
-use crate::Pool;
+use crate::{OwnedPooled, Pool};
 use loom::thread;
 use std::sync::Arc;
 
 /// A pool of tracked objects; `max_idle` per thread.
-fn pool(tracker: &Arc<Tracker>, max_idle: usize) -> Arc<Pool<Tracked>> {
+fn pool(tracker: &Arc<Tracker>, max_idle: usize) -> Pool<Tracked> {
     let tracker = Arc::clone(tracker);
-    Arc::new(
-        Pool::builder()
-            .max_idle_per_thread(max_idle)
-            .build(move || tracker.make()),
-    )
+    Pool::builder()
+        .max_idle_per_thread(max_idle)
+        .build(move || tracker.make())
 }
 
 /// Gets an object, records `who` as its holder, and returns it.
@@ -27,7 +27,7 @@ fn use_once(pool: &Pool<Tracked>, who: usize) {
 
 /// Ends a model: no object out (all guards dropped by now), the statistics
 /// identity holds, and dropping the pool drops every object exactly once.
-fn finish(pool: Arc<Pool<Tracked>>, tracker: &Tracker) {
+fn finish(pool: Pool<Tracked>, tracker: &Tracker) {
     let stats = pool.stats();
     assert_eq!(stats.in_use(), 0, "{stats:?}");
     assert_eq!(
@@ -52,10 +52,10 @@ fn private_stack_races_steal() {
         let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
         drop(held);
         let thief = {
-            let pool = Arc::clone(&pool);
+            let pool = pool.clone();
             thread::spawn(move || {
                 use_once(&pool, 1);
-                crate::exit::simulate_thread_exit();
+                crate::shard::exit::simulate_thread_exit();
             })
         };
         // The owner takes all three (two private, one refilled from its own
@@ -84,7 +84,7 @@ fn guard_dropped_on_another_thread() {
         let other = thread::spawn(move || {
             guard.hold(1);
             drop(guard);
-            crate::exit::simulate_thread_exit();
+            crate::shard::exit::simulate_thread_exit();
         });
         use_once(&pool, 0);
         other.join().unwrap();
@@ -104,22 +104,22 @@ fn exit_flush_races_steal() {
         let (ready_tx, ready_rx) = loom::sync::mpsc::channel();
         let (go_tx, go_rx) = loom::sync::mpsc::channel::<()>();
         let leaver = {
-            let pool = Arc::clone(&pool);
+            let pool = pool.clone();
             thread::spawn(move || {
                 let held: Vec<_> = (0..2).map(|_| pool.get()).collect();
                 held.iter().for_each(|g| g.hold(1));
                 drop(held);
                 ready_tx.send(()).unwrap();
                 go_rx.recv().unwrap();
-                crate::exit::simulate_thread_exit();
+                crate::shard::exit::simulate_thread_exit();
             })
         };
         ready_rx.recv().unwrap();
         let thief = {
-            let pool = Arc::clone(&pool);
+            let pool = pool.clone();
             thread::spawn(move || {
                 use_once(&pool, 2);
-                crate::exit::simulate_thread_exit();
+                crate::shard::exit::simulate_thread_exit();
             })
         };
         go_tx.send(()).unwrap();
@@ -136,22 +136,23 @@ fn exit_flush_races_steal() {
     });
 }
 
-/// Trims on one thread race gets and returns on another. After both finish,
-/// two more trims with no use in between leave nothing idle outside the
-/// calling thread's own private stack (which the trims also reach).
+/// Two trims on one thread race gets and returns on another (three objects:
+/// two go back to the private stack, one to the shared list) and that
+/// thread's exit flush (two more pushes, the second linking a new segment).
+/// After both finish, two more trims with no use in between leave nothing
+/// idle, and every swept ring keeps at most one segment.
 #[test]
 fn trim_races_get_and_put() {
     run_model(|| {
         let tracker = Tracker::new();
         let pool = pool(&tracker, 2);
         let user = {
-            let pool = Arc::clone(&pool);
+            let pool = pool.clone();
             thread::spawn(move || {
                 let held: Vec<_> = (0..3).map(|_| pool.get()).collect();
                 held.iter().for_each(|g| g.hold(1));
                 drop(held);
-                use_once(&pool, 1);
-                crate::exit::simulate_thread_exit();
+                crate::shard::exit::simulate_thread_exit();
             })
         };
         pool.trim();
@@ -164,27 +165,51 @@ fn trim_races_get_and_put() {
             0,
             "I5: idle through two trims is dropped"
         );
+        // Issue 13: storage follows use. A swept ring keeps at most its
+        // newest segment.
+        for shard in pool.inner().shards.iter() {
+            assert!(shard.ring.segments() <= 1, "a trimmed ring keeps at most one segment");
+        }
         finish(pool, &tracker);
     });
 }
 
 /// An owned guard keeps the pool alive after every other handle is gone; the
-/// pool (and the object) are dropped when the guard is, on that thread.
+/// pool's state (and every object) is dropped when the guard is, on the
+/// guard's thread, after that thread's own use of the pool raced the main
+/// thread's.
+///
+/// `Arc` is std's, which loom does not see: its release/acquire would order
+/// the main thread's last accesses before the final drop on the other
+/// thread. A loom channel stands in for that edge: the main thread signals
+/// after dropping its handle, and the guard is dropped after the signal.
 #[test]
 fn owned_guard_outlives_pool_handle() {
     run_model(|| {
         let tracker = Tracker::new();
         let pool = pool(&tracker, 1);
         let guard = pool.get_owned();
-        let weak = Arc::downgrade(&pool);
+        guard.hold(0);
+        let weak = pool.inner().weak_self.clone();
+        let (handle_dropped, wait_for_handle) = loom::sync::mpsc::channel();
         let holder = thread::spawn(move || {
+            // A handle from the guard: the holder uses the pool (creating its
+            // shard, looking in the main thread's) while the main thread does.
+            let mine = OwnedPooled::pool(&guard);
+            use_once(&mine, 1);
+            drop(mine);
+            wait_for_handle.recv().unwrap();
             guard.hold(1);
+            // The last reference: the pool's state goes with it.
             drop(guard);
-            crate::exit::simulate_thread_exit();
+            // The exit hook finds the pool gone and does nothing.
+            crate::shard::exit::simulate_thread_exit();
         });
+        use_once(&pool, 0);
         drop(pool);
+        handle_dropped.send(()).unwrap();
         holder.join().unwrap();
-        assert!(weak.upgrade().is_none(), "the last guard dropped the pool");
+        assert!(weak.upgrade().is_none(), "the guard dropped the pool's state");
         tracker.assert_all_dropped();
     });
 }
@@ -204,22 +229,22 @@ fn shard_adopted_after_exit_hook() {
         let pool = pool(&tracker, 1);
         let (id_released, id_free) = loom::sync::mpsc::channel();
         let leaver = {
-            let pool = Arc::clone(&pool);
+            let pool = pool.clone();
             thread::spawn(move || {
                 crate::sync::use_thread_slot(7);
                 use_once(&pool, 1);
                 id_released.send(()).unwrap();
-                crate::exit::simulate_thread_exit();
+                crate::shard::exit::simulate_thread_exit();
                 use_once(&pool, 1);
             })
         };
         let heir = {
-            let pool = Arc::clone(&pool);
+            let pool = pool.clone();
             thread::spawn(move || {
                 id_free.recv().unwrap();
                 crate::sync::use_thread_slot(7);
                 use_once(&pool, 2);
-                crate::exit::simulate_thread_exit();
+                crate::shard::exit::simulate_thread_exit();
             })
         };
         leaver.join().unwrap();

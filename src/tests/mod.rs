@@ -10,8 +10,17 @@
 //!   object panics, and at the end of the model every object created has been
 //!   dropped (`Tracker::assert_all_dropped`).
 //!
-//! Models use tiny limits (private stacks of 2 under loom, caps of 1–3) so
-//! that loom can explore them exhaustively within the preemption bound.
+//! Test-only hooks outside this folder (each in a
+//! `#[cfg(all(test, shardpool_loom))]` block at the end of its file):
+//! - `shard/ring.rs`: `RingOwner::check_shape` (the ring's links, bases and
+//!   indices, checked under the claim; returns the segment count), and a
+//!   `Drop` for `Segment` that writes every part of a segment as it is
+//!   freed, so that loom reports a free not ordered after another thread's
+//!   access to it.
+//!
+//! Models use tiny limits (private stacks of at most 2, caps of 1–3, ring
+//! segments of 2 entries under loom) so that loom can explore them
+//! exhaustively within the preemption bound.
 
 mod loom_budget;
 mod loom_pool;
@@ -113,4 +122,22 @@ impl Drop for Tracked {
         self.alive = false;
         self.tracker.dropped.fetch_add(1, SeqCst);
     }
+}
+
+/// The payload of a panic a model raises on purpose (a callback that
+/// panics); [`quiet_planned_panics`] keeps it out of the test output.
+pub(crate) struct PlannedPanic;
+
+/// Installs, once per process, a panic hook that stays silent for
+/// [`PlannedPanic`] and reports every other panic as before.
+pub(crate) fn quiet_planned_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.payload().is::<PlannedPanic>() {
+                previous(info);
+            }
+        }));
+    });
 }

@@ -57,13 +57,13 @@ struct Running {
 
 #[derive(Default)]
 struct Signal {
-    /// (stop requested, wake-up pending)
-    state: Mutex<(bool, bool)>,
+    /// Stop requested.
+    state: Mutex<bool>,
     wake: Condvar,
 }
 
 impl Signal {
-    fn lock(&self) -> MutexGuard<'_, (bool, bool)> {
+    fn lock(&self) -> MutexGuard<'_, bool> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -121,8 +121,7 @@ impl Drop for BackgroundTrimmer {
         };
         if let Some(r) = last {
             {
-                let mut state = r.signal.lock();
-                state.0 = true;
+                *r.signal.lock() = true;
             }
             r.signal.wake.notify_all();
             // A pool's `T::drop` running on the trimmer thread could drop the
@@ -151,23 +150,22 @@ fn run(signal: &Signal) {
             // `pool` drops here, outside the registry lock; if it was the last
             // handle, the pool is dropped on this thread.
         }
-        // Memory-pressure trimming (issue 13, `trim_pressure.rs`): poll the
+        // Memory-pressure trimming (issue 13, `trim/pressure.rs`): poll the
         // `PressureWatcher`s, trim on pressure, wake for the next poll.
-        if let Some(next_poll) = crate::trim_pressure::poll() {
+        if let Some(next_poll) = crate::trim::pressure::poll() {
             sleep = sleep.min(next_poll);
         }
         crate::metrics::on_trimmer_tick();
-        let mut state = signal.lock();
-        if !state.0 && !state.1 {
-            state = signal
+        let mut stop = signal.lock();
+        if !*stop {
+            stop = signal
                 .wake
-                .wait_timeout(state, sleep)
+                .wait_timeout(stop, sleep)
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        if state.0 {
+        if *stop {
             return;
         }
-        state.1 = false;
     }
 }

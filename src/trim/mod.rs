@@ -13,11 +13,13 @@
 //!   mod.rs         the victim rule, trim and clear, an owner catching up
 //!   interval.rs    at most one automatic trim per interval
 //!   background.rs  the one background trimmer thread
+//!   pressure.rs    opt-in trimming on memory pressure, on that thread
 //!   registry.rs    every live pool, weakly (trim_all, stats_all)
 //! ```
 
 pub(crate) mod background;
 pub(crate) mod interval;
+pub(crate) mod pressure;
 pub(crate) mod registry;
 
 use crate::inner::Inner;
