@@ -1,7 +1,8 @@
-//! Every table in `docs/performance.md` must appear verbatim in one of the
-//! generated files under `docs/perf/` (written by `scripts/perf_tables.sh`),
-//! so every number in the document has a command that produced it. Text only:
-//! nothing is timed here.
+//! Every table in `docs/performance.md`, and every table of numbers in
+//! `README.md`, must appear verbatim in one of the generated files under
+//! `docs/perf/` (written by `scripts/perf_tables.sh` and
+//! `scripts/rss_table.sh`), so every number has a command that produced it.
+//! Text only: nothing is timed here.
 //!
 //! A table is a run of consecutive lines starting with `|`. This test fails
 //! if a table was edited by hand, or copied from a run that was since
@@ -73,6 +74,39 @@ fn every_table_in_performance_md_is_generated() {
     );
 }
 
+/// Whether a table carries measurements: some data cell is a number (with
+/// an optional `x` for a ratio), as in `| single | 16.0 | 5.5 | 0.35x |`.
+/// The README's other tables (what a misuse does) hold none.
+fn has_numbers(table: &str) -> bool {
+    table.lines().skip(2).any(|row| {
+        row.split('|').map(str::trim).any(|cell| {
+            let cell = cell.strip_suffix('x').unwrap_or(cell);
+            !cell.is_empty() && cell.parse::<f64>().is_ok()
+        })
+    })
+}
+
+#[test]
+fn every_table_of_numbers_in_the_readme_is_generated() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).expect("README.md exists");
+    let files = generated(&root.join("docs/perf"));
+    let numeric: Vec<String> = tables(&readme)
+        .into_iter()
+        .filter(|t| has_numbers(t))
+        .collect();
+    assert!(
+        numeric.len() >= 2,
+        "the README's performance and memory tables were not found: the test would prove nothing"
+    );
+    for table in &numeric {
+        assert!(
+            files.iter().any(|(_, text)| text.contains(table.as_str())),
+            "a README table appears in no file of docs/perf/ (rerun the scripts and copy it):\n\n{table}"
+        );
+    }
+}
+
 /// The check itself: a table matches only verbatim and whole.
 #[test]
 fn a_changed_number_is_caught() {
@@ -90,4 +124,8 @@ fn a_changed_number_is_caught() {
             .iter()
             .all(|t| generated.contains(t.as_str()))
     );
+    assert!(has_numbers("| a | b |\n|---|--:|\n| x | 1.0x |"));
+    assert!(!has_numbers(
+        "| case | outcome |\n|---|---|\n| `cap(0)` | dropped |"
+    ));
 }
