@@ -1,39 +1,53 @@
-//! The three fast-path targets of the core: `single`, `parallel2`, `hold32`,
-//! each against the floor, a `thread_local!` `RefCell<Vec<Vec<u8>>>` free list
-//! (unsynchronized; no pool can beat it on one thread), and the floor behind
-//! a 32-byte drop guard (what a guard costs by itself).
+//! The fast-path targets of the core (issue 11), each against the floor:
+//! `single`, `parallel2`, `threads8` (8 threads; on the 2-core development
+//! machine, oversubscribed), `hold32`, `hold32x2`. Reported time is per
+//! get+put per thread. Run: `cargo bench --bench fast_path` (add
+//! `--profile perf` for fat LTO and one codegen unit, as docs/performance.md).
 //!
-//! Workload: a 4 KiB `Vec<u8>`; get → write 64 bytes → return.
-//! Reported time is per get+put per thread. Run: `cargo bench --bench fast_path`.
+//! Every loop is in `benchmarks/benches/common/user.rs`. Object: a 4 KiB
+//! `Vec<u8>`; the work: `extend_from_slice(black_box(&PAYLOAD))` (64 bytes).
+//!
+//! * `floor`: the bare loop on a `thread_local!` `RefCell<Vec<Vec<u8>>>`,
+//!   per operation: pop (create on a miss) → work → `black_box(&mut b)` →
+//!   `clear()` → push. `hold32`: pop 32 (work on each), then clear and push 32.
+//! * `floor-boxed` (not the floor): the same bare loop on a free list of
+//!   `Box<Vec<u8>>`; only a one-word handle moves (the bound for a pool of
+//!   pointer-stable objects).
+//! * `floor-guard`: the same free list behind a drop guard (a `ManuallyDrop`
+//!   value and a pointer, returned on drop), in the pool's loop: what holding
+//!   objects in guards costs by itself.
+//! * `shardpool`: `Pool::builder().reset(clear).max_idle_per_thread(256)`,
+//!   the user's loop: `let mut b = pool.get(); work; black_box(&mut *b);
+//!   drop(b)`. `hold32`: 32 guards pushed into a `Vec`, then `clear()`.
+//!
 //! The same workloads, under the same names, are part of the full suite
-//! (`benchmarks/`, `scripts/bench_all.sh`); this binary runs just these three
-//! groups and needs none of the peer crates.
+//! (`benchmarks/`, `scripts/bench_all.sh`, `scripts/perf_tables.sh`); this
+//! binary runs just these groups and needs none of the peer crates.
 
 #[path = "../benchmarks/benches/common/mod.rs"]
 mod common;
 
 use common::Small;
-use common::impls::{Floor, FloorGuard, shard};
+use common::impls::{FloorGuard, shard_user};
 use common::team::{Job, with_team};
-use common::work::{Load, bytes_job};
+use common::user::{Loop, floor_boxed_job, floor_job, user_job};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 
 fn benches(c: &mut Criterion) {
-    for (name, threads, load) in [
-        ("single", 1, Load::Single),
-        ("parallel2", 2, Load::Single),
-        ("hold32", 1, Load::Hold(32)),
+    for (name, threads, shape) in [
+        ("single", 1, Loop::Single),
+        ("parallel2", 2, Loop::Single),
+        ("threads8", 8, Loop::Single),
+        ("hold32", 1, Loop::Hold(32)),
+        ("hold32x2", 2, Loop::Hold(32)),
     ] {
-        let (floor, floor_guard, pool) = (
-            Floor::<Small>::new(),
-            FloorGuard::<Small>::new(),
-            shard::<Small>(),
-        );
+        let (floor_guard, pool) = (FloorGuard::<Small>::new(), shard_user::<Small>());
         let entries: Vec<(&str, Box<Job<'_>>)> = vec![
-            ("floor", bytes_job(load, &floor)),
-            ("floor-guard", bytes_job(load, &floor_guard)),
-            ("shardpool", bytes_job(load, &pool)),
+            ("floor", floor_job::<Small>(shape)),
+            ("floor-boxed", floor_boxed_job::<Small>(shape)),
+            ("floor-guard", user_job::<Small, _>(&floor_guard, shape)),
+            ("shardpool", user_job::<Small, _>(&pool, shape)),
         ];
         let jobs: Vec<&Job<'_>> = entries.iter().map(|(_, job)| &**job).collect();
         // One team of persistent threads per group: every implementation

@@ -3,31 +3,63 @@
 //!
 //! ```text
 //! cargo run --release --example compare
+//! cargo run --profile perf --example compare     # fat LTO, one codegen unit (docs/performance.md)
 //! cargo run --release --example compare -- --workloads single,handoff --threads 2,4 --size 16384
 //! cargo run --release --example compare -- --help
 //! ```
 //!
-//! * **shardpool**: `Pool::new(create)`, guards dropped to return.
-//! * **fresh**: allocate on every get, drop on every put (this binary's global
-//!   allocator: the system's; the criterion suite also has mimalloc and jemalloc).
-//! * **floor**: a `thread_local!` `RefCell<Vec<T>>` free list, used by hand
-//!   (no pool can beat it on one thread); for `handoff`, the consumer sends
-//!   each buffer back to the producer through a second channel.
+//! * **floor**: the bare loop on a `thread_local!` `RefCell<Vec<T>>` free
+//!   list, per operation: pop (create on a miss) → the work →
+//!   `black_box(&mut b)` → reset (`clear()`) → push; nothing else (no guard,
+//!   no slot, no dyn call). No pool can beat it on one thread.
+//! * **shardpool**: configured as a user would, `Pool::builder().reset(clear)
+//!   .max_idle_per_thread(256).build(create)`, used as a user writes it:
+//!   `let mut b = pool.get(); work; black_box(&mut *b); drop(b)`.
+//! * **floor-boxed** (not the floor, shown beside it where it applies): the
+//!   same bare loop on a free list of `Box<T>`; only a one-word handle moves.
+//!   Moving the 24-byte `Vec` in and out of the floor's list costs more than
+//!   the list (a failed store-to-load forward), so this is the bound for a
+//!   pool of pointer-stable objects.
+//! * **fresh**: the same loop with `create()` for get and a drop for put
+//!   (this binary's global allocator: the system's; `perf_tables` and the
+//!   criterion suite in `benchmarks/` also have mimalloc and jemalloc).
+//!
+//! What each workload's loop does (the work is the same for all three):
+//!
+//! * `single`: get a 4 KiB `Vec<u8>`, `extend_from_slice` 64 bytes, return.
+//! * `parallel`: `single` on each of `--threads` threads at once (default 2
+//!   and 8; 8 threads oversubscribe a 2-core machine).
+//! * `hold32`: get 32 (64 bytes written into each), then return all 32;
+//!   `hold32x2`: the same on 2 threads.
+//! * `big`: a 256 KiB `Vec<u8>` (past glibc's mmap threshold), one byte
+//!   written in each 4 KiB page; `big_x2` on 2 threads.
+//! * `request`: parse a fixed 16-header HTTP request into a pooled `Request`
+//!   (owned strings, a header vector); `request_x2` on 2 threads.
+//! * `handoff`: per item, the producer gets a buffer, writes 64 bytes, sends
+//!   it through a bounded channel (64); the consumer receives and returns it.
+//!   The floor here is the bare loop's analogue for this topology: the
+//!   consumer sends each buffer back to its producer through a second channel.
+//! * `bighold16`, `mixed`, `zeroed` (rows marked `*`): the older harness
+//!   (`benchmarks/benches/common/work.rs`: objects held in an `Option` slot,
+//!   64 bytes per page, no reset hook) for all three implementations alike;
+//!   shardpool is `Pool::new(create)` there.
 //!
 //! Each time is ns per get+put per thread: every thread runs the workload
-//! `n` times, started together at a barrier, timed inside the thread; the
-//! slowest thread counts. The implementations take turns (interleaved) in
+//! `n` times, started together at a barrier; the run's wall time (dispatch
+//! until the last thread is done) is divided by `n`. The implementations take turns (interleaved) in
 //! several short slices, and the table shows each one's median slice, so a
-//! burst of noise hits all of them alike. The full suite, with every peer
-//! and allocator, is `scripts/bench_all.sh`.
+//! burst of noise hits all of them alike. The full comparison with every peer
+//! and allocator is `scripts/perf_tables.sh` (docs/performance.md); the
+//! criterion suite is `scripts/bench_all.sh`.
 
 #[path = "../benchmarks/benches/common/mod.rs"]
 mod common;
 
-use common::impls::{Floor, Fresh, shard};
+use common::impls::{Floor, Fresh, shard, shard_user};
 use common::team::{Job, with_team};
-use common::work::{Load, bytes_job, handoff_floor_job, handoff_job, request_job};
-use common::{BIG_SIZE, Big, Req, SMALL_SIZE, Small};
+use common::user::{Loop, floor_boxed_job, floor_job, handoff_floor_job, handoff_job, user_job};
+use common::work::{Load, bytes_job};
+use common::{BIG_SIZE, Big, Kind, Req, SMALL_SIZE, Small};
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -44,12 +76,13 @@ OPTIONS:
                           single    one thread: get a buffer, write 64 B, return it
                           parallel  `single` on each of --threads threads at once
                           handoff   producer gets+writes, sends through a bounded channel (64),
-                                    consumer writes and returns it; --threads/2 pairs (at least 1)
+                                    consumer returns it; --threads/2 pairs (at least 1)
                           hold32    hold 32 buffers at once, then return them all
-                          big       a --big buffer (256 KiB), 64 B written into each 4 KiB page
+                          big       a --big buffer (256 KiB), one byte written into each 4 KiB page
                           request   parse a fixed HTTP request (16 headers, body) into a pooled struct
-                          also: hold32x2, big_x2, request_x2 (2 threads), bighold16, mixed, zeroed
-    -t, --threads LIST    thread counts for parallel and handoff (default: 2)
+                          also: hold32x2, big_x2, request_x2 (2 threads), and, on the
+                          older harness (marked *): bighold16, mixed, zeroed
+    -t, --threads LIST    thread counts for parallel and handoff (default: 2,8)
     -s, --size BYTES      buffer size for single/parallel/handoff/hold32 (default: 4096, at least 128)
         --big BYTES       buffer size for big/bighold16 (default: 262144)
         --ms MS           length of one timed slice (default: 25)
@@ -70,7 +103,7 @@ fn parse() -> Result<Option<Options>, String> {
         workloads: ["single", "parallel", "handoff", "hold32", "big", "request"]
             .map(String::from)
             .to_vec(),
-        threads: vec![2],
+        threads: vec![2, 8],
         slice: Duration::from_millis(25),
         rounds: 7,
     };
@@ -151,15 +184,15 @@ const ALL: [&str; 12] = [
     "zeroed",
 ];
 
-/// Implementations, in table order.
-const IMPLS: [&str; 3] = ["floor", "shardpool", "fresh"];
+/// Implementations, in table order (`floor-boxed` only where it applies).
+const IMPLS: [&str; 4] = ["floor", "shardpool", "fresh", "floor-boxed"];
 
 /// One measured row.
 struct Row {
     workload: String,
     threads: usize,
-    /// Median ns/op of floor, shardpool, fresh.
-    ns: [f64; 3],
+    /// Median ns/op of floor, shardpool, fresh, and floor-boxed if measured.
+    ns: Vec<f64>,
 }
 
 /// Progress on stderr: one line, rewritten.
@@ -182,32 +215,22 @@ impl Progress {
     }
 }
 
-/// Runs the three jobs interleaved on one team; returns median ns/op each.
+/// Runs the jobs interleaved on one team; returns median ns/op each.
 fn measure(
     label: &str,
     threads: usize,
-    jobs: [&Job<'_>; 3],
+    jobs: &[&Job<'_>],
     opts: &Options,
     progress: &mut Progress,
-) -> [f64; 3] {
-    with_team(threads, &jobs, |team| {
+) -> Vec<f64> {
+    with_team(threads, jobs, |team| {
         // Calibrate (and warm up) each: ops that take about one slice.
-        let mut ops = [0u64; 3];
-        for (j, n) in ops.iter_mut().enumerate() {
-            let mut try_ops = 64u64;
-            loop {
-                let t = team.run(j, try_ops);
-                if t >= opts.slice / 8 || try_ops >= 1 << 32 {
-                    let per = t.as_secs_f64() / try_ops as f64;
-                    *n = ((opts.slice.as_secs_f64() / per.max(1e-12)) as u64).max(1);
-                    break;
-                }
-                try_ops *= 2;
-            }
-        }
-        let mut samples: [Vec<f64>; 3] = Default::default();
+        let ops: Vec<u64> = (0..jobs.len())
+            .map(|j| team.calibrate(j, opts.slice))
+            .collect();
+        let mut samples = vec![Vec::new(); jobs.len()];
         for round in 0..opts.rounds {
-            for j in 0..3 {
+            for j in 0..jobs.len() {
                 progress.show(&format!(
                     "{label}: {} (slice {}/{})",
                     IMPLS[j],
@@ -218,20 +241,51 @@ fn measure(
                 samples[j].push(t.as_nanos() as f64 / ops[j] as f64);
             }
         }
-        samples.map(|mut s| {
-            s.sort_by(f64::total_cmp);
-            s[s.len() / 2]
-        })
+        samples
+            .into_iter()
+            .map(|mut s| {
+                s.sort_by(f64::total_cmp);
+                s[s.len() / 2]
+            })
+            .collect()
     })
 }
 
-fn buffers<K: common::Kind<T = Vec<u8>>>(
+/// A headline workload: the bare floor, shardpool and fresh allocation, each
+/// in the user's loop (`common::user`).
+fn user<K: Kind>(
     label: &str,
     threads: usize,
+    shape: Loop,
+    opts: &Options,
+    progress: &mut Progress,
+) -> Vec<f64>
+where
+    K::T: common::user::Work<K>,
+{
+    let (pool, fresh) = (shard_user::<K>(), Fresh::<K>::new());
+    let jobs = [
+        floor_job::<K>(shape),
+        user_job::<K, _>(&pool, shape),
+        user_job::<K, _>(&fresh, shape),
+        floor_boxed_job::<K>(shape),
+    ];
+    measure(
+        label,
+        threads,
+        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
+        opts,
+        progress,
+    )
+}
+
+/// A workload on the older harness (`common::work`), for all three alike.
+fn harness<K: common::Kind<T = Vec<u8>>>(
+    label: &str,
     load: Load,
     opts: &Options,
     progress: &mut Progress,
-) -> [f64; 3] {
+) -> Vec<f64> {
     let (floor, pool, fresh) = (Floor::<K>::new(), shard::<K>(), Fresh::<K>::new());
     let jobs = [
         bytes_job(load, &floor),
@@ -240,36 +294,24 @@ fn buffers<K: common::Kind<T = Vec<u8>>>(
     ];
     measure(
         label,
-        threads,
-        [&*jobs[0], &*jobs[1], &*jobs[2]],
+        1,
+        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
         opts,
         progress,
     )
 }
 
-fn requests(label: &str, threads: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
-    let (floor, pool, fresh) = (Floor::<Req>::new(), shard::<Req>(), Fresh::<Req>::new());
-    let jobs = [request_job(&floor), request_job(&pool), request_job(&fresh)];
-    measure(
-        label,
-        threads,
-        [&*jobs[0], &*jobs[1], &*jobs[2]],
-        opts,
-        progress,
-    )
-}
-
-fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
-    let (pool, fresh) = (shard::<Small>(), Fresh::<Small>::new());
+fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -> Vec<f64> {
+    let (pool, fresh) = (shard_user::<Small>(), Fresh::<Small>::new());
     let jobs = [
-        handoff_floor_job::<Small>(pairs),
+        handoff_floor_job(pairs),
         handoff_job(&pool, pairs),
         handoff_job(&fresh, pairs),
     ];
     measure(
         label,
         2 * pairs,
-        [&*jobs[0], &*jobs[1], &*jobs[2]],
+        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
         opts,
         progress,
     )
@@ -293,24 +335,24 @@ fn plan(opts: &Options) -> Vec<(String, usize)> {
     plan
 }
 
-fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) -> Vec<f64> {
     let label = format!("{workload} ({threads} thr)");
     match workload {
-        "single" => buffers::<Small>(&label, 1, Load::Single, opts, progress),
-        "parallel" => buffers::<Small>(&label, threads, Load::Single, opts, progress),
+        "single" => user::<Small>(&label, 1, Loop::Single, opts, progress),
+        "parallel" => user::<Small>(&label, threads, Loop::Single, opts, progress),
         "handoff" => handoff(&label, threads / 2, opts, progress),
-        "hold32" | "hold32x2" => buffers::<Small>(&label, threads, Load::Hold(32), opts, progress),
-        "big" | "big_x2" => buffers::<Big>(&label, threads, Load::Big, opts, progress),
-        "request" | "request_x2" => requests(&label, threads, opts, progress),
-        "bighold16" => buffers::<Big>(&label, 1, Load::BigHold(16), opts, progress),
-        "mixed" => buffers::<common::Grow>(&label, 1, Load::Mixed, opts, progress),
+        "hold32" | "hold32x2" => user::<Small>(&label, threads, Loop::Hold(32), opts, progress),
+        "big" | "big_x2" => user::<Big>(&label, threads, Loop::Single, opts, progress),
+        "request" | "request_x2" => user::<Req>(&label, threads, Loop::Single, opts, progress),
+        "bighold16" => harness::<Big>(&label, Load::BigHold(16), opts, progress),
+        "mixed" => harness::<common::Grow>(&label, Load::Mixed, opts, progress),
         "zeroed" => zeroed(&label, opts, progress),
         other => unreachable!("validated workload {other}"),
     }
 }
 
 /// `zeroed`: fresh allocation is `vec![0; n]` here, not allocate-then-memset.
-fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> [f64; 3] {
+fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> Vec<f64> {
     let (floor, pool) = (Floor::<common::Grow>::new(), shard::<common::Grow>());
     let fresh = common::impls::FreshZeroed;
     let jobs = [
@@ -318,27 +360,47 @@ fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> [f64; 3] {
         bytes_job(Load::Zeroed, &pool),
         bytes_job(Load::Zeroed, &fresh),
     ];
-    measure(label, 1, [&*jobs[0], &*jobs[1], &*jobs[2]], opts, progress)
+    measure(
+        label,
+        1,
+        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
+        opts,
+        progress,
+    )
 }
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:<11} {:>3}  {:>10} {:>10} {:>10}  {:>10} {:>10} {:>10}",
-        "workload", "thr", "floor", "shardpool", "fresh", "pool/floor", "pool/fresh", "fresh/floor"
+        "\n{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}  {:>10} {:>10} {:>10}",
+        "workload",
+        "thr",
+        "floor",
+        "shardpool",
+        "fresh",
+        "floor-boxed",
+        "pool/floor",
+        "pool/fresh",
+        "fresh/floor"
     );
     println!(
-        "{:<11} {:>3}  {:>10} {:>10} {:>10}",
-        "", "", "ns/op", "ns/op", "ns/op"
+        "{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}",
+        "", "", "ns/op", "ns/op", "ns/op", "ns/op"
     );
     for r in rows {
-        let [floor, pool, fresh] = r.ns;
+        let (floor, pool, fresh) = (r.ns[0], r.ns[1], r.ns[2]);
+        let older = matches!(r.workload.as_str(), "bighold16" | "mixed" | "zeroed");
         println!(
-            "{:<11} {:>3}  {:>10} {:>10} {:>10}  {:>9.2}x {:>9.2}x {:>9.2}x",
-            r.workload,
+            "{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}  {:>9.2}x {:>9.2}x {:>9.2}x",
+            if older {
+                format!("{}*", r.workload)
+            } else {
+                r.workload.clone()
+            },
             r.threads,
             ns(floor),
             ns(pool),
             ns(fresh),
+            r.ns.get(3).map_or("-".into(), |&v| ns(v)),
             pool / floor,
             pool / fresh,
             fresh / floor
@@ -374,7 +436,7 @@ fn main() -> ExitCode {
     let plan = plan(&opts);
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     eprintln!(
-        "compare: {} workloads x {} implementations x {} slices of {} ms, {cpus} CPUs, \
+        "compare: {} workloads x up to {} implementations x {} slices of {} ms, {cpus} CPUs, \
          buffers {} B (big {} B), fresh = system allocator",
         plan.len(),
         IMPLS.len(),
@@ -385,7 +447,14 @@ fn main() -> ExitCode {
     );
     let mut progress = Progress {
         done: 0,
-        total: plan.len() * IMPLS.len() * opts.rounds,
+        total: plan
+            .iter()
+            .map(|(w, _)| {
+                let older = matches!(w.as_str(), "handoff" | "bighold16" | "mixed" | "zeroed");
+                if older { 3 } else { 4 }
+            })
+            .sum::<usize>()
+            * opts.rounds,
         started: Instant::now(),
     };
     let rows: Vec<Row> = plan
@@ -402,10 +471,12 @@ fn main() -> ExitCode {
     );
     print_table(&rows);
     println!(
-        "\nns per get+put per thread, median of {} interleaved slices. pool/floor <= 1 means shardpool \
-         matches an unsynchronized\nthread-local free list; pool/fresh < 1 means pooling beats the \
-         allocator. Timings on a busy machine are noisy: compare\nratios within one run, and repeat. \
-         handoff's floor returns buffers to the producer through a second channel.",
+        "\nns per get+put per thread, median of {} interleaved slices. The floor is the bare loop on a \
+         thread_local!\nRefCell<Vec<T>> free list (pop, work, black_box, clear, push); pool/floor <= 1 means \
+         shardpool matches it.\nfloor-boxed is the same loop over Box<T> (one-word handles; not the floor). \
+         pool/fresh < 1 means pooling beats\nthe allocator. handoff's floor returns buffers to the producer \
+         through a second channel. * = older harness\n(Option slot), all three alike. Timings on a busy \
+         machine are noisy: compare ratios within one run, and repeat.",
         opts.rounds
     );
     ExitCode::SUCCESS

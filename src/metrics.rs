@@ -80,35 +80,11 @@ fn labelled(all: Vec<crate::PoolStats>) -> Vec<(String, Stats)> {
             format!("unnamed-{unnamed}")
         });
         match out.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, sum)) => add(sum, &entry.stats),
+            Some((_, sum)) => *sum += &entry.stats,
             None => out.push((label, entry.stats)),
         }
     }
     out
-}
-
-#[cfg(feature = "metrics")]
-fn add(sum: &mut Stats, s: &Stats) {
-    sum.gets += s.gets;
-    sum.private_hits += s.private_hits;
-    sum.shared_hits += s.shared_hits;
-    sum.steals += s.steals;
-    sum.stolen += s.stolen;
-    sum.created += s.created;
-    sum.returned += s.returned;
-    sum.adopted += s.adopted;
-    sum.detached += s.detached;
-    sum.dropped_by_policy += s.dropped_by_policy;
-    sum.dropped_by_cap += s.dropped_by_cap;
-    sum.dropped_by_budget += s.dropped_by_budget;
-    sum.dropped_by_trim += s.dropped_by_trim;
-    sum.dropped_by_panic += s.dropped_by_panic;
-    sum.dropped_by_exit += s.dropped_by_exit;
-    sum.dropped_by_passthrough += s.dropped_by_passthrough;
-    sum.idle += s.idle;
-    sum.idle_bytes += s.idle_bytes;
-    sum.shards += s.shards;
-    sum.trims += s.trims;
 }
 
 #[cfg(feature = "metrics")]

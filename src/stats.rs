@@ -104,6 +104,26 @@ impl Stats {
     /// classes): every count is summed; `shards` and `trims`, which the
     /// classes share, take the larger.
     pub(crate) fn merge(&mut self, other: &Stats) {
+        let (shards, trims) = (self.shards.max(other.shards), self.trims.max(other.trims));
+        *self += other;
+        (self.shards, self.trims) = (shards, trims);
+    }
+
+    /// Fraction of gets that reused an object instead of creating one.
+    pub fn hit_rate(&self) -> f64 {
+        if self.gets == 0 {
+            0.0
+        } else {
+            self.gets.saturating_sub(self.created) as f64 / self.gets as f64
+        }
+    }
+}
+
+/// Sums every field: the statistics of several pools taken together (for
+/// example, pools that share a name in a metrics export).
+impl std::ops::AddAssign<&Stats> for Stats {
+    fn add_assign(&mut self, other: &Stats) {
+        // Destructured, so a new field cannot be forgotten here.
         let Stats {
             gets,
             private_hits,
@@ -126,7 +146,6 @@ impl Stats {
             shards,
             trims,
         } = *other;
-        // Destructured above, so a new field cannot be forgotten here.
         self.gets += gets;
         self.private_hits += private_hits;
         self.shared_hits += shared_hits;
@@ -145,17 +164,8 @@ impl Stats {
         self.dropped_by_passthrough += dropped_by_passthrough;
         self.idle += idle;
         self.idle_bytes += idle_bytes;
-        self.shards = self.shards.max(shards);
-        self.trims = self.trims.max(trims);
-    }
-
-    /// Fraction of gets that reused an object instead of creating one.
-    pub fn hit_rate(&self) -> f64 {
-        if self.gets == 0 {
-            0.0
-        } else {
-            self.gets.saturating_sub(self.created) as f64 / self.gets as f64
-        }
+        self.shards += shards;
+        self.trims += trims;
     }
 }
 

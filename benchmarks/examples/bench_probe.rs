@@ -1,11 +1,15 @@
 //! Runs one benchmark workload through one implementation on the calling
 //! thread, for instruction counting (`valgrind --tool=callgrind`) and
 //! profiling (`perf record`), where criterion's own work would get in the way.
-//! The code is the suite's (`benches/common`).
+//! The code is the suite's (`benches/common`): `single`, `hold32`, `big` and
+//! `request` run the user's loops (`common/user.rs`, the floor as the bare
+//! loop, `shardpool` as `reset(clear).max_idle_per_thread(256)`);
+//! `bighold16`, `mixed` and `zeroed` the older harness (`common/work.rs`).
 //!
 //! ```text
 //! bench_probe <impl> <workload> <ops>
-//!   impl:     floor floor-guard fresh shardpool shardpool-recycle regex-automata opool
+//!   impl:     floor floor-guard fresh shardpool shardpool-noreset (user's loops)
+//!             shardpool-recycle (older harness) regex-automata opool
 //!             object-pool lockfree-linear lockfree-spinlock mutex-vec arrayqueue zeropool
 //!   workload: single hold32 big bighold16 mixed zeroed request
 //! ```
@@ -18,9 +22,10 @@ mod common;
 #[path = "../benches/common/peers.rs"]
 mod peers;
 
-use common::impls::{Floor, FloorGuard, Fresh, FreshZeroed, shard, shard_recycle};
+use common::impls::{Floor, FloorGuard, Fresh, FreshZeroed, shard, shard_recycle, shard_user};
 use common::team::Job;
-use common::work::{Load, bytes_job, request_job};
+use common::user::{Loop, Work, floor_job, user_job};
+use common::work::{Load, bytes_job};
 use common::{Big, Grow, Kind, Req, Small, big_size, small_size};
 use peers::{
     ArrayQ, LfLinear, LfSpin, MutexVec, OPool, ObjectPool, RegexPool, ZeroPool, ZeroPoolZeroed,
@@ -55,20 +60,33 @@ fn bytes<K: Kind<T = Vec<u8>>>(which: &str, load: Load, ops: u64) -> Option<()> 
     Some(())
 }
 
-fn request(which: &str, ops: u64) -> Option<()> {
+/// `single`, `hold32`, `big`, `request`: the user's loops.
+fn user<K: Kind>(which: &str, shape: Loop, ops: u64) -> Option<()>
+where
+    K::T: Work<K> + Sync,
+    [std::mem::MaybeUninit<u8>]: Work<K>,
+{
+    let zero_size = if std::any::TypeId::of::<K>() == std::any::TypeId::of::<Big>() {
+        big_size()
+    } else {
+        small_size()
+    };
+    let is_req = std::any::TypeId::of::<K>() == std::any::TypeId::of::<Req>();
     let run = |job: Box<Job<'_>>| job(0, ops);
     match which {
-        "floor" => run(request_job(&Floor::<Req>::new())),
-        "floor-guard" => run(request_job(&FloorGuard::<Req>::new())),
-        "fresh" => run(request_job(&Fresh::<Req>::new())),
-        "shardpool" => run(request_job(&shard::<Req>())),
-        "regex-automata" => run(request_job(&RegexPool::<Req>::new())),
-        "opool" => run(request_job(&OPool::<Req>::new())),
-        "object-pool" => run(request_job(&ObjectPool::<Req>::new())),
-        "lockfree-linear" => run(request_job(&LfLinear::<Req>::new())),
-        "lockfree-spinlock" => run(request_job(&LfSpin::<Req>::new())),
-        "mutex-vec" => run(request_job(&MutexVec::<Req>::new())),
-        "arrayqueue" => run(request_job(&ArrayQ::<Req>::new())),
+        "floor" => run(floor_job::<K>(shape)),
+        "floor-guard" => run(user_job::<K, _>(&FloorGuard::<K>::new(), shape)),
+        "fresh" => run(user_job::<K, _>(&Fresh::<K>::new(), shape)),
+        "shardpool" => run(user_job::<K, _>(&shard_user::<K>(), shape)),
+        "shardpool-noreset" => run(user_job::<K, _>(&shard::<K>(), shape)),
+        "regex-automata" => run(user_job::<K, _>(&RegexPool::<K>::new(), shape)),
+        "opool" => run(user_job::<K, _>(&OPool::<K>::new(), shape)),
+        "object-pool" => run(user_job::<K, _>(&ObjectPool::<K>::new(), shape)),
+        "lockfree-linear" => run(user_job::<K, _>(&LfLinear::<K>::new(), shape)),
+        "lockfree-spinlock" => run(user_job::<K, _>(&LfSpin::<K>::new(), shape)),
+        "mutex-vec" => run(user_job::<K, _>(&MutexVec::<K>::new(), shape)),
+        "arrayqueue" => run(user_job::<K, _>(&ArrayQ::<K>::new(), shape)),
+        "zeropool" if !is_req => run(user_job::<K, _>(&ZeroPool::new(zero_size), shape)),
         _ => return None,
     }
     Some(())
@@ -85,13 +103,13 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let done = match workload.as_str() {
-        "single" => bytes::<Small>(which, Load::Single, ops),
-        "hold32" => bytes::<Small>(which, Load::Hold(32), ops),
-        "big" => bytes::<Big>(which, Load::Big, ops),
+        "single" => user::<Small>(which, Loop::Single, ops),
+        "hold32" => user::<Small>(which, Loop::Hold(32), ops),
+        "big" => user::<Big>(which, Loop::Single, ops),
         "bighold16" => bytes::<Big>(which, Load::BigHold(16), ops),
         "mixed" => bytes::<Grow>(which, Load::Mixed, ops),
         "zeroed" => bytes::<Grow>(which, Load::Zeroed, ops),
-        "request" => request(which, ops),
+        "request" => user::<Req>(which, Loop::Single, ops),
         _ => None,
     };
     match done {

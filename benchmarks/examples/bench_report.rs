@@ -28,16 +28,19 @@ type Res<T> = Result<T, Box<dyn Error>>;
 
 /// Workloads in table order, with a one-line description.
 const WORKLOADS: [(&str, &str); 13] = [
-    ("single", "1 thread: 4 KiB buffer, write 64 B, return"),
+    (
+        "single",
+        "1 thread: 4 KiB buffer, write 64 B, return (user's loop; floor = bare loop)",
+    ),
     ("parallel2", "`single` on 2 threads"),
     ("oversub8", "`single` on 8 threads (2 cores)"),
     (
         "handoff",
-        "producer gets+writes, bounded channel (64), consumer writes+returns",
+        "producer gets+writes, bounded channel (64), consumer returns",
     ),
     ("hold32", "hold 32 buffers, then return all"),
     ("hold32x2", "`hold32` on 2 threads"),
-    ("big", "256 KiB buffer, 64 B written per 4 KiB page"),
+    ("big", "256 KiB buffer, one byte written per 4 KiB page"),
     ("big_x2", "`big` on 2 threads"),
     (
         "request",
@@ -46,15 +49,15 @@ const WORKLOADS: [(&str, &str); 13] = [
     ("request_x2", "`request` on 2 threads"),
     (
         "bighold16",
-        "hold 16 × 256 KiB buffers (every page written), return all",
+        "hold 16 × 256 KiB buffers (every page written), return all (older harness)",
     ),
     (
         "mixed",
-        "1/4/16/64/256 KiB buffers in turn, every page written",
+        "1/4/16/64/256 KiB buffers in turn, every page written (older harness)",
     ),
     (
         "zeroed",
-        "64 KiB zero-filled buffer (fresh: `vec![0; n]`), write 64 B",
+        "64 KiB zero-filled buffer (fresh: `vec![0; n]`), write 64 B (older harness)",
     ),
 ];
 

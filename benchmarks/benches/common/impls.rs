@@ -1,15 +1,17 @@
 //! The floor, fresh allocation, and shardpool as [`Source`]s.
 
+use super::user::Work;
 use super::{Kind, Source};
 use shardpool::{OwnedPooled, Pool, Pooled};
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::sync::Arc;
 
-/// The floor: a `thread_local!` `RefCell<Vec<T>>` free list, used by hand
-/// (get and put are explicit calls, no guard). Unsynchronized and unbounded:
-/// no pool can beat it on one thread. (In `handoff` it would never reuse
-/// anything; that workload has its own floor, see `work::handoff_floor`.)
+/// The free list of the floor as a [`Source`], for the workloads in [`super::work`]
+/// (`bighold16`, `mixed`, `zeroed`), which reach it through the same `Option`
+/// slot as every other source there. The floor of the headline workloads is
+/// the bare loop in [`super::user`], not this. (In `handoff` it would never
+/// reuse anything; that workload has its own floor.)
 pub struct Floor<K>(PhantomData<fn() -> K>);
 
 impl<K: Kind> Floor<K> {
@@ -188,6 +190,56 @@ pub fn shard_idle<K: Kind>(n: usize) -> Shard<K::T> {
 impl<T: Send + 'static> Source for Shard<T> {
     type Obj = T;
     type Held<'a> = Pooled<'a, T>;
+
+    #[inline(always)]
+    fn get(&self) -> Pooled<'_, T> {
+        self.0.get()
+    }
+
+    #[inline(always)]
+    fn obj<'h, 'a>(held: &'h mut Pooled<'a, T>) -> &'h mut T
+    where
+        Self: 'a,
+    {
+        held
+    }
+
+    #[inline(always)]
+    fn put(&self, held: Pooled<'_, T>) {
+        drop(held);
+    }
+
+    #[inline(always)]
+    fn put_slot<'a>(&'a self, slot: &mut Option<Self::Held<'a>>) {
+        *slot = None;
+    }
+}
+
+/// shardpool configured the way the user does, for the user's loops
+/// ([`super::user`]): `reset` = the workload's reset (`clear` for buffers),
+/// `max_idle_per_thread(256)`. Guards are dropped to return.
+pub struct ShardUser<T: Send + 'static>(pub Pool<T>);
+
+/// `Pool::builder().reset(..).max_idle_per_thread(256).build(create)`.
+pub fn shard_user<K: Kind>() -> ShardUser<K::T>
+where
+    K::T: Work<K>,
+{
+    ShardUser(
+        Pool::builder()
+            .reset(|b: &mut K::T| {
+                Work::<K>::reset(b);
+                true
+            })
+            .max_idle_per_thread(256)
+            .build(K::create),
+    )
+}
+
+impl<T: Send + 'static> Source for ShardUser<T> {
+    type Obj = T;
+    type Held<'a> = Pooled<'a, T>;
+    const RESETS: bool = true;
 
     #[inline(always)]
     fn get(&self) -> Pooled<'_, T> {

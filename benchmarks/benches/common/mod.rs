@@ -7,18 +7,22 @@
 //!   allocation, the floor). Implementations are in [`impls`] (shardpool,
 //!   fresh, floor) and [`peers`] (other pool crates, hand-rolled pools).
 //! * [`Kind`]: which object (a 4 KiB buffer, a 256 KiB buffer, a request).
-//! * [`work`]: the workloads, as jobs `Fn(thread_index, ops)`.
+//! * [`user`]: the headline workloads, as the user's loops, and the floor
+//!   as the bare loop (issue 11).
+//! * [`work`]: the other workloads (through an `Option` slot), as jobs
+//!   `Fn(thread_index, ops)`.
 //! * [`team`]: persistent threads that start a job together and time it.
 //!
 //! Every time reported is per get+put per thread: a job runs `ops`
-//! get/put cycles on each of its threads, and the slowest thread's time is
-//! divided by `ops`.
+//! get/put cycles on each of its threads, and the wall time until the last
+//! thread is done is divided by `ops`.
 
 #![allow(dead_code)]
 
 pub mod impls;
 
 pub mod team;
+pub mod user;
 pub mod work;
 
 use std::cell::RefCell;
@@ -244,6 +248,8 @@ pub trait Kind: 'static {
     fn create() -> Self::T;
     /// The floor's free list for this kind on the calling thread.
     fn floor() -> &'static LocalKey<RefCell<Vec<Self::T>>>;
+    /// The same of boxed objects (`floor-boxed`: one-word handles).
+    fn floor_boxed() -> &'static LocalKey<RefCell<Vec<Box<Self::T>>>>;
 }
 
 macro_rules! kind {
@@ -263,6 +269,14 @@ macro_rules! kind {
             fn floor() -> &'static LocalKey<RefCell<Vec<$t>>> {
                 thread_local! {
                     static FREE: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
+                }
+                &FREE
+            }
+
+            #[inline(always)]
+            fn floor_boxed() -> &'static LocalKey<RefCell<Vec<Box<$t>>>> {
+                thread_local! {
+                    static FREE: RefCell<Vec<Box<$t>>> = const { RefCell::new(Vec::new()) };
                 }
                 &FREE
             }
@@ -304,6 +318,11 @@ pub trait Source: Sync {
     type Held<'a>: Send
     where
         Self: 'a;
+
+    /// Whether the source resets objects itself on return (a reset policy).
+    /// If so, the user's loops ([`user`]) do not, and dropping a `Held`
+    /// returns it. Otherwise the loops reset right before they give it back.
+    const RESETS: bool = false;
 
     fn get(&self) -> Self::Held<'_>;
 

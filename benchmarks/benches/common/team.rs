@@ -4,9 +4,12 @@
 //! lives until the group is done, so thread creation, thread-local set-up and
 //! first-touch costs stay out of the measurements, and a pool that favours
 //! the first thread that used it (regex-automata's owner slot) sees the same
-//! threads throughout. Each run: every thread waits at a barrier, then times
-//! `job(thread_index, ops)` on its own clock; the run's time is the slowest
-//! thread's.
+//! threads throughout. Each run: every thread waits at a barrier, then runs
+//! `job(thread_index, ops)`; the run's time is the coordinator's wall time
+//! from dispatch until the last thread reports. (Each thread's own clock
+//! would start only when it first runs after the barrier: with more threads
+//! than cores, threads that ran one after another would each look
+//! uncontended.) Dispatch and the barrier cost microseconds per run.
 
 use std::sync::Barrier;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -22,15 +25,32 @@ pub struct Team {
 
 impl Team {
     /// Runs job `job` for `ops` operations on every thread of the team, all
-    /// started together; returns the slowest thread's time.
+    /// started together; returns the wall time until the last one is done.
     pub fn run(&self, job: usize, ops: u64) -> Duration {
+        let start = Instant::now();
         for command in &self.commands {
             command.send((job, ops)).expect("team thread died");
         }
-        (0..self.commands.len())
-            .map(|_| self.times.recv().expect("team thread died"))
-            .max()
-            .unwrap_or_default()
+        for _ in 0..self.commands.len() {
+            self.times.recv().expect("team thread died");
+        }
+        start.elapsed()
+    }
+
+    /// Operations of `job` that take about `slice` per thread (and a warm-up):
+    /// double from 64 until a run takes an eighth of a slice, then take the
+    /// fastest of three runs at that count. A run's time includes waking the
+    /// threads, which on a busy machine can take a millisecond; the fastest of
+    /// three keeps such a delay from shrinking the count (and so inflating
+    /// every later sample by the same delay).
+    pub fn calibrate(&self, job: usize, slice: Duration) -> u64 {
+        let mut n = 64u64;
+        while self.run(job, n) < slice / 8 && n < 1 << 32 {
+            n *= 2;
+        }
+        let fastest = (0..3).map(|_| self.run(job, n)).min().unwrap_or_default();
+        let per = fastest.as_secs_f64() / n as f64;
+        ((slice.as_secs_f64() / per.max(1e-12)) as u64).max(1)
     }
 
     pub fn threads(&self) -> usize {

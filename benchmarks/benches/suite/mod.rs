@@ -6,6 +6,17 @@
 //! Every binary measures the floor (allocation-free) in every group, so a
 //! result can be compared across binaries as a ratio to its own binary's floor.
 //!
+//! `single`, `parallel2`, `oversub8`, `hold32`, `hold32x2`, `big`, `big_x2`,
+//! `request`, `request_x2`, `handoff` and `scaling_*` run the user's loops
+//! (`common/user.rs`): the floor is the bare loop on a `thread_local!` free
+//! list (pop → work → `black_box` → reset → push), every pool runs
+//! `let mut b = pool.get(); work; black_box(&mut *b); drop(b)` (a pool
+//! without a reset hook resets right before the drop; hand-rolled ones call
+//! their `put`), and `shardpool` is built as a user would:
+//! `reset(clear).max_idle_per_thread(256)`. `bighold16`, `mixed` and `zeroed`
+//! run the older harness (`common/work.rs`, an `Option` slot) for every
+//! implementation alike, with `shardpool` = `Pool::new(create)`.
+//!
 //! Function names: `floor`, `shardpool`, `fresh@sys` and the peers in
 //! `suite_sys`; `floor@<alloc>` and `fresh@<alloc>` in the others. Filter with criterion's usual argument, e.g.
 //! `cargo bench --bench suite_sys -- 'handoff/'`.
@@ -14,12 +25,11 @@
 
 use crate::common::impls::{
     Floor, FloorGuard, Fresh, FreshZeroed, shard, shard_detach, shard_idle, shard_owned,
-    shard_recycle,
+    shard_recycle, shard_user,
 };
 use crate::common::team::{Job, with_team};
-use crate::common::work::{
-    Load, bytes_job, channel_only_job, handoff_floor_job, handoff_job, request_job,
-};
+use crate::common::user::{Loop, Work, floor_job, handoff_floor_job, handoff_job, user_job};
+use crate::common::work::{Load, bytes_job, channel_only_job};
 use crate::common::{Big, Grow, Kind, Req, Small, big_size, small_size};
 use crate::peers::{
     ArrayQ, LfLinear, LfSpin, MutexVec, OPool, ObjectPool, RegexPool, ZeroPool, ZeroPoolZeroed,
@@ -93,8 +103,77 @@ fn scaling_point(c: &mut Criterion, group: &str, threads: usize, param: usize, e
     });
 }
 
-/// A buffer workload: the floor and fresh allocation in every binary;
-/// shardpool, its variants and the peers in the system binary (`FULL`).
+/// A headline workload (the user's loops): the floor and fresh allocation in
+/// every binary; shardpool, its variants and the peers in the system binary
+/// (`FULL`).
+fn user<const FULL: bool, K: Kind>(
+    c: &mut Criterion,
+    bin: Bin,
+    name: &str,
+    threads: usize,
+    shape: Loop,
+) where
+    K::T: Work<K> + Sync,
+    [std::mem::MaybeUninit<u8>]: Work<K>,
+{
+    let fresh = Fresh::<K>::new();
+    let e: Entries = vec![
+        (bin.floor(), floor_job::<K>(shape)),
+        (bin.fresh(), user_job::<K, _>(&fresh, shape)),
+    ];
+    if FULL {
+        user_full::<K>(c, name, threads, shape, e);
+    } else {
+        group(c, name, threads, &e);
+    }
+}
+
+/// The rest of a headline workload's implementations (system binary only).
+/// zeropool hands out byte slices, so it is left out of `request`.
+fn user_full<K: Kind>(c: &mut Criterion, name: &str, threads: usize, shape: Loop, e: Entries<'_>)
+where
+    K::T: Work<K> + Sync,
+    [std::mem::MaybeUninit<u8>]: Work<K>,
+{
+    let zero_size = if std::any::TypeId::of::<K>() == std::any::TypeId::of::<Big>() {
+        big_size()
+    } else {
+        small_size()
+    };
+    let (floor_guard, pool, noreset) = (FloorGuard::<K>::new(), shard_user::<K>(), shard::<K>());
+    let (regex, opool, object) = (
+        RegexPool::<K>::new(),
+        OPool::<K>::new(),
+        ObjectPool::<K>::new(),
+    );
+    let (linear, spin) = (LfLinear::<K>::new(), LfSpin::<K>::new());
+    let (mutex, queue) = (MutexVec::<K>::new(), ArrayQ::<K>::new());
+    let zero = ZeroPool::new(zero_size);
+    // Declared after the sources, so dropped before them; shortened to this
+    // frame (covariance) so the new entries can borrow them.
+    let mut e: Entries<'_> = e;
+    e.push(("shardpool".into(), user_job::<K, _>(&pool, shape)));
+    e.push(("floor-guard".into(), user_job::<K, _>(&floor_guard, shape)));
+    e.push((
+        "shardpool-noreset".into(),
+        user_job::<K, _>(&noreset, shape),
+    ));
+    e.push(("regex-automata".into(), user_job::<K, _>(&regex, shape)));
+    e.push(("opool".into(), user_job::<K, _>(&opool, shape)));
+    e.push(("object-pool".into(), user_job::<K, _>(&object, shape)));
+    e.push(("lockfree-linear".into(), user_job::<K, _>(&linear, shape)));
+    e.push(("lockfree-spinlock".into(), user_job::<K, _>(&spin, shape)));
+    e.push(("mutex-vec".into(), user_job::<K, _>(&mutex, shape)));
+    e.push(("arrayqueue".into(), user_job::<K, _>(&queue, shape)));
+    if std::any::TypeId::of::<K>() != std::any::TypeId::of::<Req>() {
+        e.push(("zeropool".into(), user_job::<K, _>(&zero, shape)));
+    }
+    group(c, name, threads, &e);
+}
+
+/// A workload on the older harness (`bighold16`, `mixed`, `zeroed`): the
+/// floor and fresh allocation in every binary; shardpool, its variants and
+/// the peers in the system binary (`FULL`).
 fn buffers<const FULL: bool, K: Kind<T = Vec<u8>>>(
     c: &mut Criterion,
     bin: Bin,
@@ -116,7 +195,7 @@ fn buffers<const FULL: bool, K: Kind<T = Vec<u8>>>(
     }
 }
 
-/// The rest of a buffer workload's implementations (system binary only).
+/// The rest of an older-harness workload's implementations (system binary only).
 fn buffers_full<K: Kind<T = Vec<u8>>>(
     c: &mut Criterion,
     name: &str,
@@ -124,10 +203,6 @@ fn buffers_full<K: Kind<T = Vec<u8>>>(
     load: Load,
     e: Entries<'_>,
 ) {
-    let zero_size = match load {
-        Load::Single | Load::Hold(_) => small_size(),
-        _ => big_size(),
-    };
     let (floor_guard, pool, recycle) = (FloorGuard::<K>::new(), shard::<K>(), shard_recycle::<K>());
     let (regex, opool, object) = (
         RegexPool::<K>::new(),
@@ -136,7 +211,7 @@ fn buffers_full<K: Kind<T = Vec<u8>>>(
     );
     let (linear, spin) = (LfLinear::<K>::new(), LfSpin::<K>::new());
     let (mutex, queue) = (MutexVec::<K>::new(), ArrayQ::<K>::new());
-    let (zero, zeroed) = (ZeroPool::new(zero_size), ZeroPoolZeroed::new());
+    let (zero, zeroed) = (ZeroPool::new(big_size()), ZeroPoolZeroed::new());
     // Declared after the sources, so dropped before them; shortened to this
     // frame (covariance) so the new entries can borrow them.
     let mut e: Entries<'_> = e;
@@ -158,44 +233,6 @@ fn buffers_full<K: Kind<T = Vec<u8>>>(
     group(c, name, threads, &e);
 }
 
-/// `request` (and `request_x2`).
-fn requests<const FULL: bool>(c: &mut Criterion, bin: Bin, name: &str, threads: usize) {
-    let (floor, fresh) = (Floor::<Req>::new(), Fresh::<Req>::new());
-    let e: Entries = vec![
-        (bin.floor(), request_job(&floor)),
-        (bin.fresh(), request_job(&fresh)),
-    ];
-    if FULL {
-        requests_full(c, name, threads, e);
-    } else {
-        group(c, name, threads, &e);
-    }
-}
-
-fn requests_full(c: &mut Criterion, name: &str, threads: usize, e: Entries<'_>) {
-    let (floor_guard, pool) = (FloorGuard::<Req>::new(), shard::<Req>());
-    let (regex, opool, object) = (
-        RegexPool::<Req>::new(),
-        OPool::<Req>::new(),
-        ObjectPool::<Req>::new(),
-    );
-    let (linear, spin) = (LfLinear::<Req>::new(), LfSpin::<Req>::new());
-    let (mutex, queue) = (MutexVec::<Req>::new(), ArrayQ::<Req>::new());
-    // Declared after the sources, so dropped before them; shortened to this
-    // frame (covariance) so the new entries can borrow them.
-    let mut e: Entries<'_> = e;
-    e.push(("shardpool".into(), request_job(&pool)));
-    e.push(("floor-guard".into(), request_job(&floor_guard)));
-    e.push(("regex-automata".into(), request_job(&regex)));
-    e.push(("opool".into(), request_job(&opool)));
-    e.push(("object-pool".into(), request_job(&object)));
-    e.push(("lockfree-linear".into(), request_job(&linear)));
-    e.push(("lockfree-spinlock".into(), request_job(&spin)));
-    e.push(("mutex-vec".into(), request_job(&mutex)));
-    e.push(("arrayqueue".into(), request_job(&queue)));
-    group(c, name, threads, &e);
-}
-
 /// `handoff` at `pairs` producer/consumer pairs: the floor and fresh
 /// allocation, then (`FULL`) shardpool and the peers; `scaling` keeps a subset.
 ///
@@ -205,9 +242,9 @@ fn requests_full(c: &mut Criterion, name: &str, threads: usize, e: Entries<'_>) 
 /// mimalloc" is judged within one binary and one run, not through the floor.
 fn handoff<const FULL: bool>(c: &mut Criterion, bin: Bin, pairs: usize, scaling: bool) {
     let fresh = Fresh::<Small>::new();
-    let (pool, idle128) = (shard::<Small>(), shard_idle::<Small>(128));
+    let (pool, idle128) = (shard_user::<Small>(), shard_idle::<Small>(128));
     let mut e: Entries = vec![
-        (bin.floor(), handoff_floor_job::<Small>(pairs)),
+        (bin.floor(), handoff_floor_job(pairs)),
         (bin.fresh(), handoff_job(&fresh, pairs)),
     ];
     if FULL {
@@ -226,7 +263,7 @@ fn handoff<const FULL: bool>(c: &mut Criterion, bin: Bin, pairs: usize, scaling:
 
 fn handoff_full(c: &mut Criterion, pairs: usize, scaling: bool, e: Entries<'_>) {
     let (pool, owned, detach, idle128) = (
-        shard::<Small>(),
+        shard_user::<Small>(),
         shard_owned::<Small>(),
         shard_detach::<Small>(),
         shard_idle::<Small>(128),
@@ -273,16 +310,16 @@ pub const SCALING: [usize; 6] = [1, 2, 4, 8, 16, 32];
 /// peers; the other allocator binaries run the floor and fresh allocation
 /// (and compile nothing else).
 pub fn all<const FULL: bool>(c: &mut Criterion, bin: Bin) {
-    buffers::<FULL, Small>(c, bin, "single", 1, Load::Single);
-    buffers::<FULL, Small>(c, bin, "parallel2", 2, Load::Single);
-    buffers::<FULL, Small>(c, bin, "oversub8", 8, Load::Single);
+    user::<FULL, Small>(c, bin, "single", 1, Loop::Single);
+    user::<FULL, Small>(c, bin, "parallel2", 2, Loop::Single);
+    user::<FULL, Small>(c, bin, "oversub8", 8, Loop::Single);
     handoff::<FULL>(c, bin, 1, false);
-    buffers::<FULL, Small>(c, bin, "hold32", 1, Load::Hold(32));
-    buffers::<FULL, Small>(c, bin, "hold32x2", 2, Load::Hold(32));
-    buffers::<FULL, Big>(c, bin, "big", 1, Load::Big);
-    buffers::<FULL, Big>(c, bin, "big_x2", 2, Load::Big);
-    requests::<FULL>(c, bin, "request", 1);
-    requests::<FULL>(c, bin, "request_x2", 2);
+    user::<FULL, Small>(c, bin, "hold32", 1, Loop::Hold(32));
+    user::<FULL, Small>(c, bin, "hold32x2", 2, Loop::Hold(32));
+    user::<FULL, Big>(c, bin, "big", 1, Loop::Single);
+    user::<FULL, Big>(c, bin, "big_x2", 2, Loop::Single);
+    user::<FULL, Req>(c, bin, "request", 1, Loop::Single);
+    user::<FULL, Req>(c, bin, "request_x2", 2, Loop::Single);
     buffers::<FULL, Big>(c, bin, "bighold16", 1, Load::BigHold(16));
     buffers::<FULL, Grow>(c, bin, "mixed", 1, Load::Mixed);
     buffers::<FULL, Grow>(c, bin, "zeroed", 1, Load::Zeroed);
@@ -294,10 +331,10 @@ pub fn all<const FULL: bool>(c: &mut Criterion, bin: Bin) {
 /// mutex-vec.
 pub fn scaling<const FULL: bool>(c: &mut Criterion, bin: Bin) {
     for threads in SCALING {
-        let (floor, fresh) = (Floor::<Small>::new(), Fresh::<Small>::new());
+        let fresh = Fresh::<Small>::new();
         let e: Entries = vec![
-            (bin.floor(), bytes_job(Load::Single, &floor)),
-            (bin.fresh(), bytes_job(Load::Single, &fresh)),
+            (bin.floor(), floor_job::<Small>(Loop::Single)),
+            (bin.fresh(), user_job::<Small, _>(&fresh, Loop::Single)),
         ];
         if FULL {
             scaling_single_full(c, threads, e);
@@ -311,14 +348,15 @@ pub fn scaling<const FULL: bool>(c: &mut Criterion, bin: Bin) {
 }
 
 fn scaling_single_full(c: &mut Criterion, threads: usize, e: Entries<'_>) {
-    let (pool, regex) = (shard::<Small>(), RegexPool::<Small>::new());
+    let (pool, regex) = (shard_user::<Small>(), RegexPool::<Small>::new());
     let (linear, mutex) = (LfLinear::<Small>::new(), MutexVec::<Small>::new());
     // Declared after the sources, so dropped before them; shortened to this
     // frame (covariance) so the new entries can borrow them.
     let mut e: Entries<'_> = e;
-    e.push(("shardpool".into(), bytes_job(Load::Single, &pool)));
-    e.push(("regex-automata".into(), bytes_job(Load::Single, &regex)));
-    e.push(("lockfree-linear".into(), bytes_job(Load::Single, &linear)));
-    e.push(("mutex-vec".into(), bytes_job(Load::Single, &mutex)));
+    let s = Loop::Single;
+    e.push(("shardpool".into(), user_job::<Small, _>(&pool, s)));
+    e.push(("regex-automata".into(), user_job::<Small, _>(&regex, s)));
+    e.push(("lockfree-linear".into(), user_job::<Small, _>(&linear, s)));
+    e.push(("mutex-vec".into(), user_job::<Small, _>(&mutex, s)));
     scaling_point(c, "scaling_single", threads, threads, &e);
 }
