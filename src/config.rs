@@ -63,7 +63,7 @@ impl Config {
         // At most half the shard is private, so that at least half stays where
         // other threads can steal it: a consumer that only returns objects
         // would otherwise keep all of them out of the producer's reach (found
-        // by `tests/invariants.rs`, owned guards crossing threads with a cap
+        // by `tests/it/invariants.rs`, owned guards crossing threads with a cap
         // of 8: no reuse at all). With a byte budget, the private stack is the
         // budget's slack, exact everywhere else: one object unless asked.
         let most_private = PRIVATE_STACK.min(shard_capacity.div_ceil(2));
