@@ -61,6 +61,24 @@ fn buffer_pool() -> Arc<Pool<Vec<u8>>> {
     )
 }
 
+/// 4 threads each take 256 buffers and return them, then exit. All four
+/// reach their peak before any returns, so nothing is reused mid-burst:
+/// 1024 buffers exist at once.
+fn burst(pool: &Arc<Pool<Vec<u8>>>) {
+    let peak = Arc::new(Barrier::new(4));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (pool, peak) = (Arc::clone(pool), Arc::clone(&peak));
+            thread::spawn(move || {
+                let held: Vec<_> = (0..iters(256)).map(|_| pool.get()).collect();
+                peak.wait();
+                drop(held);
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+}
+
 /// The burst: 4 threads each take 256 buffers of 64 KiB and return them, then
 /// exit. Two trims later, live heap bytes are back to the pre-burst level
 /// except for the pool's own bookkeeping (shards and their rings, well under
@@ -70,20 +88,7 @@ fn burst_is_released_by_two_trims() {
     let _serial = serial();
     let pool = buffer_pool();
     let before = live();
-    // All four reach their peak before any returns, so nothing is reused
-    // mid-burst: 1024 buffers exist at once.
-    let peak = Arc::new(Barrier::new(4));
-    let threads: Vec<_> = (0..4)
-        .map(|_| {
-            let (pool, peak) = (Arc::clone(&pool), Arc::clone(&peak));
-            thread::spawn(move || {
-                let held: Vec<_> = (0..iters(256)).map(|_| pool.get()).collect();
-                peak.wait();
-                drop(held);
-            })
-        })
-        .collect();
-    threads.into_iter().for_each(|t| t.join().unwrap());
+    burst(&pool);
     let after_burst = live() - before;
     let idle = pool.stats().idle;
     assert!(idle > 0 && after_burst >= idle as isize * BUF as isize);
@@ -120,18 +125,7 @@ fn burst_leaves_bookkeeping_independent_of_the_cap() {
                 .build(|| Vec::<u8>::with_capacity(BUF)),
         );
         let before = live();
-        let peak = Arc::new(Barrier::new(4));
-        let threads: Vec<_> = (0..4)
-            .map(|_| {
-                let (pool, peak) = (Arc::clone(&pool), Arc::clone(&peak));
-                thread::spawn(move || {
-                    let held: Vec<_> = (0..iters(256)).map(|_| pool.get()).collect();
-                    peak.wait();
-                    drop(held);
-                })
-            })
-            .collect();
-        threads.into_iter().for_each(|t| t.join().unwrap());
+        burst(&pool);
         let after_burst = live() - before;
         pool.trim();
         pool.trim();
