@@ -16,6 +16,8 @@ mod fuzz_program;
 
 mod auto_traits;
 mod buffer_pool;
+#[cfg(feature = "bytes")]
+mod bytes;
 mod callback_faults;
 mod child;
 mod fault_injection;
