@@ -13,9 +13,10 @@ usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads 
                    [--warmup SECS] [--idle-timeout SECS] [--trim-every SECS]
                    [--flush-on-park 1|0]
 
-  --alloc         where read buffers, request objects and response buffers come
-                  from: `pool` (shardpool, default) or `fresh` (the same pools
-                  with pooling off: created per use, dropped after it)
+  --alloc         where read buffers, request objects, response and body buffers
+                  and gzip encoders come from: `pool` (shardpool, default) or
+                  `fresh` (the same pools with pooling off: created per use,
+                  dropped after it)
   --port          TCP port on 127.0.0.1 (default 8080; 0 picks a free one)
   --duration      stop after SECS seconds (default: run until Ctrl-C or SIGTERM)
   --threads       tokio worker threads (default: one per core)
@@ -28,7 +29,8 @@ usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads 
 
 Routes: GET / (greeting), GET /echo-headers (request headers as text),
 POST /sum (body of integers separated by spaces, commas or newlines),
-GET /metrics (every pool's stats, Prometheus text format).
+POST /gzip (the body, gzip-compressed), GET /metrics (every pool's stats,
+Prometheus text format).
 On exit prints requests served, allocations per request, and pool stats.";
 
 struct Args {

@@ -1,13 +1,20 @@
-//! The routes: three that exercise the pools, and `GET /metrics`.
+//! The routes: three that exercise the request and buffer pools, `POST
+//! /gzip` for pooled encoder state, and `GET /metrics`.
 
+use crate::gzip;
 use crate::request::Request;
 use crate::response::{Body, Response, Status};
+use crate::server::Shared;
 
 /// The body of `GET /`.
 pub const HELLO: &str = "Hello from shardpool!\n";
 
+/// The `Content-Type` of `POST /gzip`'s answer: a gzip file of the request
+/// body (`curl --data-binary @file …/gzip | gunzip` gives the file back).
+pub const GZIP: &str = "application/gzip";
+
 /// Answers a complete request.
-pub fn route(req: &Request) -> Response<'_> {
+pub(crate) fn route<'r>(req: &'r Request, shared: &Shared) -> Response<'r> {
     let (method, path) = (req.method(), req.path());
     let head = method == "HEAD";
     let get = method == "GET" || head;
@@ -21,15 +28,27 @@ pub fn route(req: &Request) -> Response<'_> {
                 Body::Text("expected integers separated by spaces, commas or newlines\n"),
             ),
         },
-        "/metrics" if get => Response::new(
-            Status::Ok,
-            Body::Owned(crate::metrics::prometheus_text(shardpool::stats_all())),
-        ),
+        "/gzip" if method == "POST" => {
+            let mut body = shared.body_buf(gzip::max_len(req.body.len()));
+            gzip::compress(&mut shared.encoder(), &req.body, &mut body);
+            Response {
+                content_type: GZIP,
+                ..Response::new(Status::Ok, Body::Bytes(body.into_bytes()))
+            }
+        }
+        "/metrics" if get => {
+            let mut body = shared.body_buf(METRICS_BODY);
+            crate::metrics::write_prometheus(
+                shardpool::stats_all(),
+                &mut crate::metrics::Utf8(&mut body),
+            );
+            Response::new(Status::Ok, Body::Bytes(body.into_bytes()))
+        }
         "/" | "/echo-headers" | "/metrics" => Response {
             allow: Some("GET, HEAD"),
             ..Response::new(Status::MethodNotAllowed, Body::Text("use GET\n"))
         },
-        "/sum" => Response {
+        "/sum" | "/gzip" => Response {
             allow: Some("POST"),
             ..Response::new(Status::MethodNotAllowed, Body::Text("use POST\n"))
         },
@@ -38,6 +57,10 @@ pub fn route(req: &Request) -> Response<'_> {
     response.head_only = head;
     response
 }
+
+/// The buffer to ask for a `GET /metrics` body: a few pools' worth of
+/// series; it grows if the process has more.
+const METRICS_BODY: usize = 16 * 1024;
 
 /// The sum of the `i64`s in `body`, separated by ASCII whitespace or commas;
 /// `None` if a token is not an integer. The sum is an `i128`, which no
