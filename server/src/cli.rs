@@ -11,7 +11,7 @@ use std::time::Duration;
 const USAGE: &str = "\
 usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads N]
                    [--warmup SECS] [--idle-timeout SECS] [--trim-every SECS]
-                   [--flush-on-park 1|0]
+                   [--flush-on-park 1|0] [--release-to-os 1|0]
 
   --alloc         where read buffers, request objects, response and body buffers
                   and gzip encoders come from: `pool` (shardpool, default) or
@@ -26,6 +26,8 @@ usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads 
                   through two trims are freed
   --flush-on-park a worker going idle hands its pooled objects to where other
                   workers and trims reach them (default 1; 0 = off)
+  --release-to-os after each trim, glibc's malloc_trim(0) hands freed memory
+                  back to the OS (default 0 = off; does nothing on mimalloc)
 
 Routes: GET / (greeting), GET /echo-headers (request headers as text),
 POST /sum (body of integers separated by spaces, commas or newlines),
@@ -65,13 +67,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--warmup" => config.warmup = secs()?,
             "--idle-timeout" => config.idle_timeout = secs()?,
             "--trim-every" => config.trim_every = Some(secs()?).filter(|d| !d.is_zero()),
-            "--flush-on-park" => {
-                config.flush_on_park = match value.as_str() {
-                    "1" => true,
-                    "0" => false,
-                    _ => return Err(format!("--flush-on-park: 1 or 0, not {value:?}")),
-                }
-            }
+            "--flush-on-park" => config.flush_on_park = switch(&flag, &value)?,
+            "--release-to-os" => config.release_to_os = switch(&flag, &value)?,
             "--threads" => {
                 let n: usize = value
                     .parse()
@@ -83,6 +80,15 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     }
     config.addr = SocketAddr::from(([127, 0, 0, 1], port));
     Ok(Some(Args { config, duration }))
+}
+
+/// A `1|0` flag's value.
+fn switch(flag: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ => Err(format!("{flag}: 1 or 0, not {value:?}")),
+    }
 }
 
 /// Runs the server from the command line.

@@ -37,11 +37,9 @@ pub(crate) fn route<'r>(req: &'r Request, shared: &Shared) -> Response<'r> {
             }
         }
         "/metrics" if get => {
-            let mut body = shared.body_buf(METRICS_BODY);
-            crate::metrics::write_prometheus(
-                shardpool::stats_all(),
-                &mut crate::metrics::Utf8(&mut body),
-            );
+            let pools = shardpool::stats_all();
+            let mut body = shared.body_buf(METRICS_HEAD + pools.len() * METRICS_PER_POOL);
+            crate::metrics::write_prometheus(pools, &mut crate::metrics::Utf8(&mut body));
             Response::new(Status::Ok, Body::Bytes(body.into_bytes()))
         }
         "/" | "/echo-headers" | "/metrics" => Response {
@@ -58,9 +56,12 @@ pub(crate) fn route<'r>(req: &'r Request, shared: &Shared) -> Response<'r> {
     response
 }
 
-/// The buffer to ask for a `GET /metrics` body: a few pools' worth of
-/// series; it grows if the process has more.
-const METRICS_BODY: usize = 16 * 1024;
+/// Room for a `GET /metrics` body: the `# HELP` and `# TYPE` lines, and 21
+/// series of up to about 75 bytes per pool. A body that outgrows its buffer
+/// still goes out, but the buffer then returns to a larger size class than
+/// it came from, leaving its own class to make a new one next time.
+const METRICS_HEAD: usize = 2048;
+const METRICS_PER_POOL: usize = 21 * 75;
 
 /// The sum of the `i64`s in `body`, separated by ASCII whitespace or commas;
 /// `None` if a token is not an integer. The sum is an `i128`, which no

@@ -137,6 +137,10 @@ pub struct Config {
     /// through two trims is dropped, so memory held after a burst of
     /// connections goes back to the allocator within two periods.
     pub trim_every: Option<Duration>,
+    /// After each periodic trim, ask glibc's malloc to hand free memory back
+    /// to the operating system (`shardpool::release_to_os`, `malloc_trim(0)`;
+    /// nothing on other allocators). Off by default, as in the crate.
+    pub release_to_os: bool,
     /// Each runtime worker calls `shardpool::flush_local_all` when it parks
     /// (`on_thread_park`), so what an idle worker holds privately becomes
     /// reachable by other workers and by trims.
@@ -159,6 +163,7 @@ impl Default for Config {
             grace: Duration::from_secs(1),
             warmup: Duration::from_secs(1),
             trim_every: Some(Duration::from_secs(30)),
+            release_to_os: false,
             flush_on_park: true,
         }
     }
@@ -662,6 +667,11 @@ async fn trim_pools(shared: Arc<Shared>, every: Duration) {
         pools.out.trim();
         pools.body.trim();
         pools.gzip.trim();
+        if shared.config.release_to_os {
+            // Walks glibc's arenas under their locks: a few microseconds to
+            // milliseconds on this worker, once per period.
+            shardpool::release_to_os();
+        }
     }
 }
 
