@@ -4,19 +4,22 @@
 # every route mixed with deliberately malformed requests, driven by wrk over
 # loopback. Not part of `cargo test`.
 #
-#   scripts/soak.sh                                  # the full run: 11 minutes
+#   scripts/soak.sh                                  # the full run: 12 minutes
 #   SOAK_SECONDS=60 OUT=/tmp/soak scripts/soak.sh    # the short one
 #
 # Settings (environment variables):
-#   SOAK_SECONDS=660   total length: 2 s before any traffic, a warm-up burst at the
-#                      largest level (20 s; 5 s in runs under 120 s), the first idle
-#                      phase (30 s; 5 s), then bursts and idle phases share the rest
+#   SOAK_SECONDS=720   total length: 2 s before any traffic, a warm-up of three
+#                      15 s bursts at the largest level 5 s apart (one 5 s burst in
+#                      runs under 120 s), the first idle phase (30 s; 5 s), then
+#                      bursts and idle phases share the rest
 #   LEVELS="1 4 16 64 256 512 512 256 64 16 4 1"   connections of each burst
 #                      (runs under 120 s default to "1 64 512")
 #   OUT=docs           where soak.csv (RSS every second), soak-phases.csv (one row
 #                      per phase: requests, statuses, RSS), soak-metrics.txt (the
-#                      last GET /metrics) and soak.svg (the chart, drawn by
-#                      scripts/soak_report.py) are written
+#                      last GET /metrics), soak-memory.txt (resident memory by
+#                      mapping, before any traffic and at the end) and soak.svg
+#                      (the chart, drawn by scripts/soak_report.py from the two
+#                      CSVs; rerun it alone to redraw) are written
 #   TRIM_EVERY=2       the server's --trim-every, in seconds
 #   RELEASE_TO_OS=1    the server's --release-to-os (glibc's malloc_trim after
 #                      each trim)
@@ -28,10 +31,12 @@
 # What it checks, failing (exit 1) if any check fails:
 #   1. RSS at the end of every idle phase is within TOLERANCE of the first idle
 #      phase's (the server trims every TRIM_EVERY seconds; two trims free what
-#      a burst left idle). The first idle phase follows the warm-up burst, so
-#      what the first burst touches once and keeps (the worker threads' stack
-#      pages, glibc's per-thread arenas: about 0.6 MiB on this server) is in
-#      the baseline; the RSS before any traffic is in the CSV and the chart.
+#      a burst left idle). The first idle phase follows the warm-up, so what
+#      the first bursts leave resident for good outside the pools (the worker
+#      threads' stack pages, and the pages glibc's per-thread arenas keep
+#      after malloc_trim: about 1.5 MiB here, creeping up by less with each
+#      burst at the peak, see docs/soak.md) is in the baseline; the RSS before
+#      any traffic is in the CSV and the chart.
 #   2. Every response is 200, except the answers to the malformed requests,
 #      which are all 400: wrk's Lua script counts what it sent and what came
 #      back, per status.
@@ -44,7 +49,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SOAK_SECONDS=${SOAK_SECONDS:-660}
+SOAK_SECONDS=${SOAK_SECONDS:-720}
 OUT=${OUT:-docs}
 TRIM_EVERY=${TRIM_EVERY:-2}
 RELEASE_TO_OS=${RELEASE_TO_OS:-1}
@@ -53,14 +58,14 @@ THREADS=${THREADS:-}
 TOLERANCE=${TOLERANCE:-0.10}
 if ((SOAK_SECONDS < 120)); then
   LEVELS=${LEVELS:-1 64 512}
-  warmup=5 first_idle=5
+  warmups=1 warmup=5 settle=0 first_idle=5
 else
   LEVELS=${LEVELS:-1 4 16 64 256 512 512 256 64 16 4 1}
-  warmup=20 first_idle=30
+  warmups=3 warmup=15 settle=5 first_idle=30
 fi
 read -ra levels <<<"$LEVELS"
 peak=$(printf '%s\n' "${levels[@]}" | sort -n | tail -1)
-phase_len=$(((SOAK_SECONDS - 2 - warmup - first_idle) / (2 * ${#levels[@]})))
+phase_len=$(((SOAK_SECONDS - 2 - warmups * warmup - (warmups - 1) * settle - first_idle) / (2 * ${#levels[@]})))
 ((phase_len >= 4)) || { echo "SOAK_SECONDS too short for ${#levels[@]} bursts" >&2; exit 2; }
 
 if ! command -v wrk >/dev/null; then
@@ -186,7 +191,10 @@ EOF
 server_args=(--port 0 --alloc pool --trim-every "$TRIM_EVERY" --release-to-os "$RELEASE_TO_OS"
   --duration $((SOAK_SECONDS + 300)))
 [[ -n $THREADS ]] && server_args+=(--threads "$THREADS")
-"$bin" "${server_args[@]}" >"$tmp/server.out" 2>&1 &
+# Created here, not by the background job's redirection, which may run after
+# the first look for the port.
+: >"$tmp/server.out"
+"$bin" "${server_args[@]}" >>"$tmp/server.out" 2>&1 &
 pid=$!
 port=
 for _ in $(seq 100); do
@@ -276,15 +284,36 @@ burst() { # CONNECTIONS SECONDS [KIND]
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "soak: $SOAK_SECONDS s; 2 s before traffic, a $warmup s warm-up burst of $peak connections, $first_idle s idle, then bursts of ${levels[*]} connections, ${phase_len} s each, each followed by ${phase_len} s idle; server --trim-every $TRIM_EVERY --release-to-os $RELEASE_TO_OS ($PROFILE build)"
+echo "soak: $SOAK_SECONDS s; 2 s before traffic, a warm-up of $warmups burst(s) of $peak connections for $warmup s ($settle s apart), $first_idle s idle, then bursts of ${levels[*]} connections, ${phase_len} s each, each followed by ${phase_len} s idle; server --trim-every $TRIM_EVERY --release-to-os $RELEASE_TO_OS ($PROFILE build)"
+# Where the server's resident memory is, by mapping, from /proc/PID/smaps:
+# file-backed pages summed (the binary and libraries), each anonymous mapping
+# with what of it is resident (the heap, glibc's per-thread arenas, thread
+# stacks).
+memory_map() { # LABEL
+  echo "== $1: VmRSS $(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status") KiB"
+  awk '/^[0-9a-f]+-[0-9a-f]+ / {
+         split($1, r, "-"); name = $6
+         size = 0; for (i = 1; i <= length(r[2]); i++) size = size * 16 + index("0123456789abcdef", substr(r[2], i, 1)) - 1
+         start = 0; for (i = 1; i <= length(r[1]); i++) start = start * 16 + index("0123456789abcdef", substr(r[1], i, 1)) - 1
+         size = (size - start) / 1024 }
+       /^Rss:/ { if (name ~ /^\//) files += $2
+                 else if ($2 > 0) printf "   %-8s %8d KiB mapped %6d KiB resident\n", (name == "" ? "anon" : name), size, $2 }
+       END { printf "   files    %6d KiB resident (binary and libraries)\n", files }' "/proc/$pid/smaps"
+}
+memory_map "before any traffic" >"$OUT/soak-memory.txt"
+
 idle 2 start
-burst "$peak" "$warmup" warmup
+for ((w = 1; w <= warmups; w++)); do
+  burst "$peak" "$warmup" warmup
+  ((w == warmups)) || idle "$settle" settle
+done
 idle "$first_idle"
 for c in "${levels[@]}"; do
   burst "$c" "$phase_len"
   idle "$phase_len"
 done
 
+memory_map "after the last idle phase" >>"$OUT/soak-memory.txt"
 # The pools' counters, from the server itself, while it is quiet.
 python3 - "$port" >"$OUT/soak-metrics.txt" <<'EOF'
 import sys, urllib.request

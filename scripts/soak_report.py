@@ -128,7 +128,7 @@ def chart(path, samples, phases, first, tolerance):
     width, height = 960, 420
     left, right, top, bottom = 64, 20, 40, 50
     pw, ph = width - left - right, height - top - bottom
-    t_max = max(s["t"] for s in samples) or 1
+    t_max = max([s["t"] for s in samples] + [float(p["end_s"]) for p in phases]) or 1
     y_max = max(max(s["rss_mib"] for s in samples), first * (1 + tolerance)) * 1.1
     x = lambda t: left + t / t_max * pw
     y = lambda v: top + ph - v / y_max * ph
@@ -149,9 +149,11 @@ def chart(path, samples, phases, first, tolerance):
                    f'fill="{fill}"/>')
         out.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{top + 14}" text-anchor="middle" '
                    f'fill="#8a4b08">{p["connections"]}</text>')
-        if p["kind"] == "warmup":
-            out.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{top + 28}" text-anchor="middle" '
-                       'fill="#555">warm-up</text>')
+    warmups = [p for p in phases if p["kind"] == "warmup"]
+    if warmups:
+        x0, x1 = x(float(warmups[0]["start_s"])), x(float(warmups[-1]["end_s"]))
+        out.append(f'<text x="{(x0 + x1) / 2:.1f}" y="{top + 28}" text-anchor="middle" '
+                   'fill="#555">warm-up</text>')
     # Axes and grid.
     step = nice_step(y_max / 6)
     v = 0.0
@@ -173,13 +175,13 @@ def chart(path, samples, phases, first, tolerance):
     out.append(f'<text x="16" y="{top + ph / 2}" text-anchor="middle" '
                f'transform="rotate(-90 16 {top + ph / 2})">RSS, MiB</text>')
     # The first idle level and the tolerance above it.
-    for level, dash, label in [
-        (first, "6 3", f"first idle level (after the warm-up) {first:.1f} MiB"),
-        (first * (1 + tolerance), "2 3", f"+{tolerance:.0%}"),
+    for level, dash, label, dy in [
+        (first, "6 3", f"first idle level (after the warm-up): {first:.1f} MiB", 14),
+        (first * (1 + tolerance), "2 3", f"+{tolerance:.0%}: the limit for every idle phase", -4),
     ]:
         out.append(f'<line x1="{left}" x2="{left + pw}" y1="{y(level):.1f}" y2="{y(level):.1f}" '
                    f'stroke="#1a7f37" stroke-dasharray="{dash}"/>')
-        out.append(f'<text x="{left + pw - 4}" y="{y(level) - 4:.1f}" text-anchor="end" '
+        out.append(f'<text x="{left + 4}" y="{y(level) + dy:.1f}" '
                    f'fill="#1a7f37">{label}</text>')
     points = " ".join(f"{x(s['t']):.1f},{y(s['rss_mib']):.1f}" for s in samples)
     out.append(f'<polyline points="{points}" fill="none" stroke="#0550ae" stroke-width="1.5"/>')
