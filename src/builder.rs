@@ -2,9 +2,9 @@
 
 use crate::budget::Budget;
 use crate::config::{BuildError, Config, DEFAULT_MAX_IDLE_PER_THREAD};
-use crate::inner::{Inner, ResetFn, WeighFn};
 use crate::policy::Recycle;
 use crate::pool::Pool;
+use crate::pool::{Inner, ResetFn, WeighFn};
 use std::sync::Arc;
 use std::time::Duration;
 

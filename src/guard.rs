@@ -5,8 +5,7 @@
 //! guard writes the object where it lives, and handing it back moves one
 //! pointer.
 
-use crate::inner::Inner;
-use crate::pool::Pool;
+use crate::pool::{Inner, Pool, Returner};
 use crate::stats::Event;
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -63,7 +62,7 @@ impl<T: Send + 'static> Drop for Pooled<'_, T> {
         // SAFETY: `drop` runs once and `detach` forgets the guard instead of
         // dropping it, so `value` is still present and never used again.
         let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        self.inner.put_from_guard(value);
+        self.inner.release(value, Returner::Guard);
     }
 }
 
@@ -124,7 +123,7 @@ impl<T: Send + 'static> Drop for OwnedPooled<T> {
                 ManuallyDrop::take(&mut self.inner),
             )
         };
-        inner.put_from_guard(value);
+        inner.release(value, Returner::Guard);
         // The pool's state may be dropped here, after the object is back.
         drop(inner);
     }

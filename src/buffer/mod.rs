@@ -294,18 +294,7 @@ impl BufferPool {
         let Some(pool) = self.classes.get(class) else {
             return self.get_oversize(min_capacity);
         };
-        // Fast and slow returns kept apart, as in `Pool::get`, so the fast
-        // path's `Vec` stays in registers.
-        match pool.inner().get_fast() {
-            Some(buf) => PooledBuf::new(self, buf, class),
-            None => self.get_slow(class),
-        }
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn get_slow(&self, class: usize) -> PooledBuf<'_> {
-        PooledBuf::new(self, self.classes[class].inner().get_slow(), class)
+        PooledBuf::new(self, pool.acquire(), class)
     }
 
     #[cold]
@@ -325,10 +314,7 @@ impl BufferPool {
     pub fn get_owned(self: &Arc<Self>, min_capacity: usize) -> OwnedPooledBuf {
         let class = self.sizes.for_request(min_capacity);
         let buf = match self.classes.get(class) {
-            Some(pool) => match pool.inner().get_fast() {
-                Some(buf) => buf,
-                None => pool.inner().get_slow(),
-            },
+            Some(pool) => pool.acquire(),
             None => {
                 let buf = self.allocate_oversize(min_capacity);
                 return OwnedPooledBuf::new(Arc::clone(self), buf, OVERSIZE);
@@ -359,7 +345,7 @@ impl BufferPool {
     pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize) {
         // `from < first_flushed` also rules out the two sentinels.
         if from < self.first_flushed && buf.capacity() == self.sizes.size(from) {
-            self.classes[from].inner().put_from_guard(buf);
+            self.classes[from].release(buf);
         } else {
             self.give_back_slow(buf, from);
         }
@@ -375,7 +361,7 @@ impl BufferPool {
         let to = self.sizes.for_capacity(buf.capacity());
         if from != OVERSIZE && to != Some(from) {
             // Leaves its class for another, or for the allocator.
-            self.classes[from].inner().count(Event::detached, 1);
+            self.classes[from].count(Event::detached, 1);
             if to.is_some() {
                 self.counters.reclassified.add(1);
             }
@@ -383,11 +369,11 @@ impl BufferPool {
         let Some(to) = to else {
             return self.discard(*buf);
         };
-        let inner = self.classes[to].inner();
+        let pool = &self.classes[to];
         if to != from {
-            inner.count(Event::adopted, 1);
+            pool.count(Event::adopted, 1);
         }
-        inner.put_from_guard(buf);
+        pool.release(buf);
         self.flush_if_large(to);
     }
 
@@ -413,7 +399,7 @@ impl BufferPool {
     /// A guard from class `from` is being detached.
     pub(crate) fn note_detached(&self, from: usize) {
         if let Some(pool) = self.classes.get(from) {
-            pool.inner().count(Event::detached, 1);
+            pool.count(Event::detached, 1);
         }
     }
 
@@ -480,9 +466,7 @@ impl BufferPool {
         // What each class's pool was configured with: `private_slots`,
         // lowered by the core if the shard is small (`max_idle_per_thread`).
         (0..self.first_flushed)
-            .map(|class| {
-                self.sizes.size(class) * self.classes[class].inner().config.private_capacity
-            })
+            .map(|class| self.sizes.size(class) * self.classes[class].private_capacity())
             .sum()
     }
 
