@@ -301,6 +301,12 @@ impl<T: Send + 'static> Pool<T> {
     pub(crate) fn private_capacity(&self) -> usize {
         self.inner.config.private_capacity
     }
+
+    /// The state behind the handle (the loom models look inside).
+    #[cfg(all(test, shardpool_loom))]
+    pub(crate) fn inner(&self) -> &Arc<Inner<T>> {
+        &self.inner
+    }
 }
 
 impl<T: Send + Default + 'static> Default for Pool<T> {

@@ -285,6 +285,10 @@ impl BufferPool {
     /// from the smallest class that fits, reused if one is idle; above the
     /// top class, freshly allocated at exactly `min_capacity`.
     ///
+    /// # Panics
+    /// If `min_capacity` is above `isize::MAX` (no `Vec<u8>` can be that
+    /// large); nothing is counted then.
+    ///
     /// The fast path (a buffer of that class in this thread's private stack)
     /// is the class lookup plus a pool's fast path: no atomic
     /// read-modify-write, no lock.
@@ -303,9 +307,20 @@ impl BufferPool {
         PooledBuf::new(self, self.allocate_oversize(min_capacity), OVERSIZE)
     }
 
+    /// A buffer of exactly `min_capacity` bytes, counted once it exists (a
+    /// request that produced nothing is not an oversize get).
+    ///
+    /// # Panics
+    /// If `min_capacity` exceeds `isize::MAX` bytes, which no `Vec<u8>` can
+    /// hold; an allocation failure aborts, as for any `Vec`.
     fn allocate_oversize(&self, min_capacity: usize) -> Box<Vec<u8>> {
+        assert!(
+            min_capacity <= isize::MAX as usize,
+            "BufferPool::get({min_capacity}): no Vec<u8> can hold more than isize::MAX bytes"
+        );
+        let buf = Box::new(Vec::with_capacity(min_capacity));
         self.counters.oversize_gets.add(1);
-        Box::new(Vec::with_capacity(min_capacity))
+        buf
     }
 
     /// Like [`get`](BufferPool::get), but the guard owns a handle to the

@@ -24,6 +24,7 @@ mod fuzz_regressions;
 mod invariants;
 mod model;
 mod policy;
+mod scale;
 mod smoke;
 mod stats;
 mod trim;
