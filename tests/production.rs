@@ -328,3 +328,47 @@ fn buffer_pool_classes_in_stats_all_and_clear() {
     });
     assert!(gone, "the classes are still listed");
 }
+
+/// `flush_local_all` reaches every pool the thread has a shard in even when
+/// a callback it runs changes the thread's list of pools: here `b`'s `weigh`
+/// takes from a pool the thread had never used (adding it to the list)
+/// while the entry of a dropped pool is purged from it. Each of `c`'s three
+/// private objects is flushed to its shared list, where two trims from
+/// another thread drop them.
+#[test]
+fn flush_local_all_survives_callbacks_that_change_the_list() {
+    let a: Pool<Vec<u8>> = Pool::new(Vec::new);
+    let late: Pool<Vec<u8>> = Pool::new(Vec::new);
+    let b: Pool<Vec<u8>> = {
+        let late = late.clone();
+        Pool::builder()
+            .max_idle_bytes(1 << 20)
+            .weigh(move |v: &Vec<u8>| {
+                drop(late.get());
+                v.capacity()
+            })
+            .build(Vec::new)
+    };
+    let c: Pool<Vec<u8>> = Pool::new(Vec::new);
+    drop(a.get());
+    drop(b.get());
+    let held: Vec<_> = (0..3).map(|_| c.get()).collect();
+    drop(held);
+    drop(a);
+    assert_eq!(
+        late.stats().shards,
+        0,
+        "`late` is not used before the flush"
+    );
+
+    shardpool::flush_local_all();
+
+    assert_eq!(
+        late.stats().shards,
+        1,
+        "`b`'s weigh used `late` during the flush"
+    );
+    let dropped = thread::scope(|s| s.spawn(|| c.trim() + c.trim()).join().unwrap());
+    assert_eq!(dropped, 3, "{:?}", c.stats());
+    assert_eq!(c.stats().idle, 0);
+}

@@ -283,6 +283,62 @@ fn guard_dropped_by_a_thread_local_destructor() {
     assert!(!stderr.contains("panicked"), "printed a panic:\n{stderr}");
 }
 
+thread_local! {
+    /// Holds a guard whose return panics, destroyed before the pool's exit hook.
+    static LATE: RefCell<Option<OwnedPooled<Obj>>> = const { RefCell::new(None) };
+}
+
+/// A reset policy that panics, on a return made by a thread-local
+/// destructor that runs *before* the pool's exit hook (the thread used the
+/// pool first, registering the hook, then parked a guard in a thread-local
+/// registered after it). A drop cannot tell it runs in a thread-local
+/// destructor, where a panic escaping aborts the process, so a guard's drop
+/// never lets a callback's panic out: the object is dropped and counted in
+/// `dropped_by_panic`, whatever order the destructors run in.
+#[test]
+fn reset_panics_in_a_thread_local_destructor() {
+    let (summary, _) = isolated_with_stderr(
+        module_path!(),
+        "reset_panics_in_a_thread_local_destructor",
+        || {
+            let ledger = Ledger::new();
+            let pool = Arc::new({
+                let ledger = Arc::clone(&ledger);
+                Pool::builder()
+                    .reset(|o: &mut Obj| {
+                        if o.id == 1 {
+                            panic!("reset failed")
+                        } else {
+                            true
+                        }
+                    })
+                    .build(move || ledger.make())
+            });
+            thread::scope(|s| {
+                s.spawn(|| {
+                    let first = pool.get(); // id 0: registers the exit hook first
+                    let late = pool.get_owned(); // id 1: its reset panics
+                    drop(first);
+                    LATE.with(|slot| *slot.borrow_mut() = Some(late));
+                })
+                .join()
+                .unwrap();
+            });
+            let stats = pool.stats();
+            assert_eq!(
+                (stats.created, stats.dropped_by_panic, stats.idle),
+                (2, 1, 1),
+                "{stats:#?}"
+            );
+            assert_accounted(&stats, 0);
+            let line = summary(&stats, &ledger);
+            drop_last(pool, &ledger);
+            line
+        },
+    );
+    assert!(summary.starts_with("created=2 "), "{summary}");
+}
+
 /// A `weigh` that panics while `panic` is set.
 fn weigh_panicking_when(panic: &Arc<AtomicBool>) -> impl Fn(&Obj) -> usize + Send + Sync + 'static {
     let panic = Arc::clone(panic);
