@@ -6,6 +6,7 @@
 //! pointer.
 
 use crate::pool::{Inner, Pool, Returner};
+use crate::shard::Home;
 use crate::stats::Event;
 use std::fmt;
 use std::mem::ManuallyDrop;
@@ -23,14 +24,17 @@ pub struct Pooled<'a, T: Send + 'static> {
     inner: &'a Inner<T>,
     /// Always present, except inside `drop` and `detach`, which take it.
     value: ManuallyDrop<Box<T>>,
+    /// The shard it came from: the way back on the same thread.
+    home: Home<T>,
 }
 
 impl<'a, T: Send + 'static> Pooled<'a, T> {
     #[inline(always)]
-    pub(crate) fn new(inner: &'a Inner<T>, value: Box<T>) -> Self {
+    pub(crate) fn new(inner: &'a Inner<T>, value: Box<T>, home: Home<T>) -> Self {
         Pooled {
             inner,
             value: ManuallyDrop::new(value),
+            home,
         }
     }
 
@@ -62,7 +66,7 @@ impl<T: Send + 'static> Drop for Pooled<'_, T> {
         // SAFETY: `drop` runs once and `detach` forgets the guard instead of
         // dropping it, so `value` is still present and never used again.
         let value = unsafe { ManuallyDrop::take(&mut self.value) };
-        self.inner.release(value, Returner::Guard);
+        self.inner.release(value, self.home, Returner::Guard);
     }
 }
 
@@ -77,14 +81,17 @@ pub struct OwnedPooled<T: Send + 'static> {
     /// The pool's state itself: one reference count, shared with every
     /// `Pool` handle.
     inner: ManuallyDrop<Arc<Inner<T>>>,
+    /// The shard it came from (see [`Pooled`]).
+    home: Home<T>,
 }
 
 impl<T: Send + 'static> OwnedPooled<T> {
     #[inline]
-    pub(crate) fn new(inner: Arc<Inner<T>>, value: Box<T>) -> Self {
+    pub(crate) fn new(inner: Arc<Inner<T>>, value: Box<T>, home: Home<T>) -> Self {
         OwnedPooled {
             value: ManuallyDrop::new(value),
             inner: ManuallyDrop::new(inner),
+            home,
         }
     }
 
@@ -123,7 +130,7 @@ impl<T: Send + 'static> Drop for OwnedPooled<T> {
                 ManuallyDrop::take(&mut self.inner),
             )
         };
-        inner.release(value, Returner::Guard);
+        inner.release(value, self.home, Returner::Guard);
         // The pool's state may be dropped here, after the object is back.
         drop(inner);
     }

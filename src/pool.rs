@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::guard::{OwnedPooled, Pooled};
 use crate::shard::directory::{Directory, Set};
 use crate::shard::exit::{self, ExitFlush};
-use crate::shard::{Batch, Owner, Shard, cache};
+use crate::shard::{Batch, Home, Owner, Shard, cache};
 use crate::stats::{Event, Flows, PoolCounters, Stats, Tally};
 use crate::sync::{AtomicU64, Ordering};
 use crate::trim::interval::AutoTrim;
@@ -159,13 +159,14 @@ impl<T: Send + 'static> Pool<T> {
     /// If `create` panics, the panic propagates and the pool is unchanged.
     #[inline(always)]
     pub fn get(&self) -> Pooled<'_, T> {
-        Pooled::new(&self.inner, self.inner.acquire())
+        let (value, home) = self.inner.acquire();
+        Pooled::new(&self.inner, value, home)
     }
 
     /// An idle object if there is one anywhere in the pool; never creates.
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
         let value = self.inner.try_acquire()?;
-        Some(Pooled::new(&self.inner, value))
+        Some(Pooled::new(&self.inner, value, Home::NONE))
     }
 
     /// Like [`get`](Pool::get), but the guard holds the pool's state, so it is
@@ -179,13 +180,14 @@ impl<T: Send + 'static> Pool<T> {
     /// connection's buffer moving into a spawned task).
     #[inline]
     pub fn get_owned(&self) -> OwnedPooled<T> {
-        OwnedPooled::new(Arc::clone(&self.inner), self.inner.acquire())
+        let (value, home) = self.inner.acquire();
+        OwnedPooled::new(Arc::clone(&self.inner), value, home)
     }
 
     /// Like [`try_get`](Pool::try_get), returning an owned guard.
     pub fn try_get_owned(&self) -> Option<OwnedPooled<T>> {
         let value = self.inner.try_acquire()?;
-        Some(OwnedPooled::new(Arc::clone(&self.inner), value))
+        Some(OwnedPooled::new(Arc::clone(&self.inner), value, Home::NONE))
     }
 
     /// Hands a value to the pool (one it did not create, or one detached from
@@ -204,21 +206,21 @@ impl<T: Send + 'static> Pool<T> {
     /// from [`Pooled::detach_boxed`]): the box itself is kept, nothing moves.
     pub fn put_boxed(&self, value: Box<T>) {
         self.inner.count(Event::adopted, 1);
-        self.inner.release(value, Returner::Call);
+        self.inner.release(value, Home::NONE, Returner::Call);
     }
 
     /// An object for a [`BufferPool`](crate::BufferPool) class: `get`
     /// without the guard.
     #[inline(always)]
-    pub(crate) fn acquire(&self) -> Box<T> {
+    pub(crate) fn acquire(&self) -> (Box<T>, Home<T>) {
         self.inner.acquire()
     }
 
     /// Returns an object taken with [`acquire`](Pool::acquire), as a guard's
     /// drop does.
     #[inline(always)]
-    pub(crate) fn release(&self, value: Box<T>) {
-        self.inner.release(value, Returner::Guard);
+    pub(crate) fn release(&self, value: Box<T>, home: Home<T>) {
+        self.inner.release(value, home, Returner::Guard);
     }
 
     /// Counts an event in the calling thread's shard (or the pool's).
@@ -441,15 +443,16 @@ impl<T: Send + 'static> Inner<T> {
 
     // ---- get ---------------------------------------------------------------
 
-    /// An object: from the calling thread's private stack, else the slow path.
+    /// An object, and the shard it came from (its guard's way home): from the
+    /// calling thread's private stack, else the slow path.
     #[inline(always)]
-    pub(crate) fn acquire(&self) -> Box<T> {
+    pub(crate) fn acquire(&self) -> (Box<T>, Home<T>) {
         if let Some(owner) = self.cached_shard()
             && let Some(value) = owner.pop(self.epoch())
         {
-            return value;
+            return (value, Home::of(owner.shard()));
         }
-        self.acquire_slow()
+        (self.acquire_slow(), Home::NONE)
     }
 
     /// Everything but the fast path: an idle object from anywhere, else a new one.
@@ -552,7 +555,7 @@ impl<T: Send + 'static> Inner<T> {
     /// under `catch_unwind` either way: a panic in it drops the object,
     /// counted, and then propagates or is contained (see [`Returner`]).
     #[inline(always)]
-    pub(crate) fn release(&self, mut value: Box<T>, returner: Returner) {
+    pub(crate) fn release(&self, mut value: Box<T>, home: Home<T>, returner: Returner) {
         let verdict = match &self.reset {
             Some(reset) => match catch_unwind(AssertUnwindSafe(|| reset(&mut value))) {
                 Ok(true) => Ok(()),
@@ -567,7 +570,10 @@ impl<T: Send + 'static> Inner<T> {
         if let Err((why, panic)) = verdict {
             return self.reject(value, why, panic, returner);
         }
-        if let Some(owner) = self.cached_shard() {
+        // SAFETY: `home` came from this pool's `acquire`, and `&self` keeps
+        // the pool, hence the shard, alive.
+        let owner = unsafe { home.owner(&self.shards) };
+        if let Some(owner) = owner.or_else(|| self.cached_shard()) {
             match owner.push(value, self.epoch()) {
                 Ok(()) => return,
                 Err(back) => value = back,

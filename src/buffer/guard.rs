@@ -6,6 +6,7 @@
 //! out must go back to a different class, which needs the whole pool.
 
 use super::{BufferPool, DETACHED};
+use crate::shard::Home;
 use std::fmt;
 use std::io;
 use std::mem::ManuallyDrop;
@@ -28,15 +29,23 @@ pub struct PooledBuf<'a> {
     class: usize,
     /// Always present, except inside `drop`, which takes it.
     buf: ManuallyDrop<Box<Vec<u8>>>,
+    /// The class shard it came from: the way back on the same thread.
+    home: Home<Vec<u8>>,
 }
 
 impl<'a> PooledBuf<'a> {
     #[inline(always)]
-    pub(crate) fn new(pool: &'a BufferPool, buf: Box<Vec<u8>>, class: usize) -> Self {
+    pub(crate) fn new(
+        pool: &'a BufferPool,
+        buf: Box<Vec<u8>>,
+        class: usize,
+        home: Home<Vec<u8>>,
+    ) -> Self {
         PooledBuf {
             pool,
             class,
             buf: ManuallyDrop::new(buf),
+            home,
         }
     }
 
@@ -58,7 +67,7 @@ impl Drop for PooledBuf<'_> {
     #[inline]
     fn drop(&mut self) {
         let buf = self.take_buf();
-        self.pool.give_back(buf, self.class);
+        self.pool.give_back(buf, self.class, self.home);
     }
 }
 
@@ -73,14 +82,22 @@ pub struct OwnedPooledBuf {
     class: usize,
     /// Always present, except inside `drop`, which takes it.
     buf: ManuallyDrop<Box<Vec<u8>>>,
+    /// As in [`PooledBuf`].
+    home: Home<Vec<u8>>,
 }
 
 impl OwnedPooledBuf {
-    pub(crate) fn new(pool: Arc<BufferPool>, buf: Box<Vec<u8>>, class: usize) -> Self {
+    pub(crate) fn new(
+        pool: Arc<BufferPool>,
+        buf: Box<Vec<u8>>,
+        class: usize,
+        home: Home<Vec<u8>>,
+    ) -> Self {
         OwnedPooledBuf {
             pool,
             class,
             buf: ManuallyDrop::new(buf),
+            home,
         }
     }
 
@@ -101,7 +118,7 @@ impl Drop for OwnedPooledBuf {
     #[inline]
     fn drop(&mut self) {
         let buf = self.take_buf();
-        self.pool.give_back(buf, self.class);
+        self.pool.give_back(buf, self.class, self.home);
     }
 }
 

@@ -71,6 +71,7 @@ pub use stats::{BufferStats, ClassStats};
 
 use crate::budget::Budget;
 use crate::pool::Pool;
+use crate::shard::Home;
 use crate::stats::Event;
 use classes::SizeClasses;
 use stats::BufferCounters;
@@ -298,13 +299,19 @@ impl BufferPool {
         let Some(pool) = self.classes.get(class) else {
             return self.get_oversize(min_capacity);
         };
-        PooledBuf::new(self, pool.acquire(), class)
+        let (buf, home) = pool.acquire();
+        PooledBuf::new(self, buf, class, home)
     }
 
     #[cold]
     #[inline(never)]
     fn get_oversize(&self, min_capacity: usize) -> PooledBuf<'_> {
-        PooledBuf::new(self, self.allocate_oversize(min_capacity), OVERSIZE)
+        PooledBuf::new(
+            self,
+            self.allocate_oversize(min_capacity),
+            OVERSIZE,
+            Home::NONE,
+        )
     }
 
     /// A buffer of exactly `min_capacity` bytes, counted once it exists (a
@@ -328,14 +335,14 @@ impl BufferPool {
     #[inline]
     pub fn get_owned(self: &Arc<Self>, min_capacity: usize) -> OwnedPooledBuf {
         let class = self.sizes.for_request(min_capacity);
-        let buf = match self.classes.get(class) {
+        let (buf, home) = match self.classes.get(class) {
             Some(pool) => pool.acquire(),
             None => {
                 let buf = self.allocate_oversize(min_capacity);
-                return OwnedPooledBuf::new(Arc::clone(self), buf, OVERSIZE);
+                return OwnedPooledBuf::new(Arc::clone(self), buf, OVERSIZE, Home::NONE);
             }
         };
-        OwnedPooledBuf::new(Arc::clone(self), buf, class)
+        OwnedPooledBuf::new(Arc::clone(self), buf, class, home)
     }
 
     /// Hands a buffer to the pool: it is cleared and kept in the class its
@@ -357,10 +364,10 @@ impl BufferPool {
     /// Returns a guard's buffer, which left class `from` (or is `OVERSIZE` or
     /// `DETACHED`). The fast path: a small class, capacity unchanged.
     #[inline(always)]
-    pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize) {
+    pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize, home: Home<Vec<u8>>) {
         // `from < first_flushed` also rules out the two sentinels.
         if from < self.first_flushed && buf.capacity() == self.sizes.size(from) {
-            self.classes[from].release(buf);
+            self.classes[from].release(buf, home);
         } else {
             self.give_back_slow(buf, from);
         }
@@ -388,7 +395,7 @@ impl BufferPool {
         if to != from {
             pool.count(Event::adopted, 1);
         }
-        pool.release(buf);
+        pool.release(buf, Home::NONE);
         self.flush_if_large(to);
     }
 

@@ -82,6 +82,14 @@ pub(crate) fn thread_token() -> Option<u64> {
     })
 }
 
+/// The calling thread's token as it stands: 0 if it never asked for one,
+/// `EXITING` once its exit hook has started. No owner ever has either value,
+/// so comparing a shard's owner with it proves ownership.
+#[inline(always)]
+pub(crate) fn current_token() -> u64 {
+    TOKEN.try_with(Cell::get).unwrap_or(EXITING)
+}
+
 /// The calling thread's shard in pool `key`, if it adopted one and is not
 /// exiting. O(log pools the thread used).
 pub(crate) fn find(key: u64) -> Option<NonNull<()>> {

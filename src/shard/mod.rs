@@ -64,6 +64,7 @@ use private::Private;
 pub(crate) use private::is_stale;
 use ring::{Claim, Entry, Ring, RingOwner};
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 
 pub(crate) struct Shard<T> {
     /// Owner only, through [`Owner`].
@@ -154,6 +155,55 @@ impl<T> Drop for Shard<T> {
             // `height` is the stack's height.
             unsafe { (*private).remove_bottom(height, height, |value, _| drop(value)) };
         });
+    }
+}
+
+/// The shard an object was handed out from (the taking thread's own), kept
+/// in its guard: a return on that thread, while it still owns the shard, goes
+/// straight back to it after one compare of the shard's owner with the
+/// thread's token, with no cache lookup.
+pub(crate) struct Home<T>(Option<NonNull<Shard<T>>>);
+
+impl<T> Clone for Home<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for Home<T> {}
+
+// SAFETY: a `Home` is a pointer to a `Shard<T>`, which is `Sync` when
+// `T: Send`; it is only dereferenced while the pool that owns the shard is
+// alive (the guard holding it borrows the pool or holds its state).
+unsafe impl<T: Send> Send for Home<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send> Sync for Home<T> {}
+
+impl<T> Home<T> {
+    /// No shard: the return looks the thread's shard up.
+    pub(crate) const NONE: Home<T> = Home(None);
+
+    pub(crate) fn of(shard: &Shard<T>) -> Home<T> {
+        Home(Some(NonNull::from(shard)))
+    }
+
+    /// The calling thread's `Owner` of this shard, if it owns it.
+    ///
+    /// # Safety
+    /// The shard is alive (its pool is), and `directory` is its pool's.
+    #[inline(always)]
+    pub(crate) unsafe fn owner<'a>(self, directory: &'a Directory<T>) -> Option<Owner<'a, T>> {
+        // SAFETY: alive, by the caller's contract.
+        let shard = unsafe { self.0?.as_ref() };
+        // Relaxed: if we own the shard, the last write to `owner` is our own
+        // adoption; if not, it holds 0 or another thread's token, never ours
+        // (tokens are unique, and once our exit hook gives shards up our
+        // token reads as `EXITING`).
+        if shard.owner.load(Ordering::Relaxed) != exit::current_token() {
+            return None;
+        }
+        // SAFETY: the calling thread owns the shard (just checked), and only
+        // its own exit hook gives it up.
+        Some(unsafe { Owner::new(shard, directory) })
     }
 }
 
