@@ -127,10 +127,17 @@ MUTANTS = [
         group.members[set as usize].fetch_or(bit(index), Ordering::AcqRel);""")],
      ["remove_emptying_a_group_races_an_add"]),
     # Shard ownership.
-    ("ownership given up with Relaxed", SHARD,
-     [("self.shard.owner.store(0, Ordering::Release);",
-       "self.shard.owner.store(0, Ordering::Relaxed);")],
-     ["newcomers_adopt_vacant_shards"]),
+    # (A Relaxed store in `give_up` is not a bug on its own: the vacant set's
+    # acquire/release read-modify-writes also order the next adopter after
+    # the previous owner. Giving the shard up before the flush is one.)
+    ("shard given up before the exit flush", POOL,
+     [("""        self.flush_private(&owner, &mut drops);
+        // Marked as exiting, this thread never touches the shard again.
+        owner.give_up();""", """        // SAFETY: none; this is the planted bug.
+        let early = unsafe { Owner::new(owner.shard(), &self.shards) };
+        early.give_up();
+        self.flush_private(&owner, &mut drops);""")],
+     ["vacant_shard_adopted_while_its_owner_exits"]),
     ("adoption without the CAS", SHARD,
      [("""        self.owner
             .compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed)
@@ -160,16 +167,16 @@ MUTANTS = [
      [("epoch.saturating_sub(stamp) >= 2", "epoch.saturating_sub(stamp) >= 3")],
      ["trim_races_get_and_put"]),
     ("owned guard returned to another thread's private stack", "src/guard.rs",
-     [("        inner.release(value, Returner::Guard);\n        // The pool's state",
+     [("        inner.release(value, self.home, Returner::Guard);\n        // The pool's state",
        """        match inner.shards.iter().next() {
             // SAFETY: none; this is the planted bug.
             Some(shard) => match unsafe { crate::shard::Owner::new(shard, &inner.shards) }
                 .push(value, inner.epoch())
             {
                 Ok(()) => {}
-                Err(value) => inner.release(value, Returner::Guard),
+                Err(value) => inner.release(value, self.home, Returner::Guard),
             },
-            None => inner.release(value, Returner::Guard),
+            None => inner.release(value, self.home, Returner::Guard),
         }
         // The pool's state""")],
      ["guard_dropped_on_another_thread"]),
