@@ -57,7 +57,7 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod budget;
-pub mod buffer;
+mod buffer;
 mod builder;
 mod config;
 mod guard;
@@ -79,10 +79,9 @@ pub use buffer::{
     BufferBuildError, BufferPool, BufferPoolBuilder, BufferStats, ClassStats, OwnedPooledBuf,
     PooledBuf,
 };
-pub use builder::Builder;
+pub use builder::{Builder, NoCreate, WithCreate};
 pub use config::{BuildError, DEFAULT_MAX_IDLE_PER_THREAD, MAX_IDLE_PER_THREAD_LIMIT};
 pub use guard::{OwnedPooled, Pooled};
-pub use policy::Recycle;
 pub use pool::Pool;
 pub use release::release_to_os;
 pub use stats::{PoolStats, Stats};

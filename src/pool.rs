@@ -16,7 +16,7 @@
 //! [`implementation`](crate::implementation) page.
 
 use crate::budget::Budget;
-use crate::builder::Builder;
+use crate::builder::{Builder, WithCreate};
 use crate::config::Config;
 use crate::guard::{OwnedPooled, Pooled};
 use crate::shard::directory::{Directory, Set};
@@ -138,9 +138,30 @@ impl<T: Send + 'static> Pool<T> {
         Builder::new().build(create)
     }
 
-    /// Starts configuring a pool.
+    /// Starts configuring a pool; [`Builder::build`] takes the `create`
+    /// function at the end.
     pub fn builder() -> Builder<T> {
         Builder::new()
+    }
+
+    /// Starts configuring a pool that makes objects with `create`, given
+    /// first so that the closures of later settings need no type
+    /// annotations; finish with `.build()`.
+    ///
+    /// ```
+    /// use shardpool::Pool;
+    ///
+    /// let pool = Pool::builder_with(|| Vec::<u8>::with_capacity(4096))
+    ///     .reset(|b| { b.clear(); b.capacity() <= 64 * 1024 })
+    ///     .max_idle_per_thread(64)
+    ///     .build();
+    /// drop(pool.get());
+    /// ```
+    pub fn builder_with<F>(create: F) -> Builder<T, WithCreate<F>>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        Builder::new().create(create)
     }
 
     pub(crate) fn from_inner(inner: Arc<Inner<T>>) -> Self {

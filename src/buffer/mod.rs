@@ -79,12 +79,9 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Guard class index of an oversize buffer (allocated exactly, never kept).
-/// Like [`DETACHED`], it is above every class index, so the guards' fast
-/// check sends it to the slow path without a test of its own.
+/// It is above every class index, so the guards' fast check sends it to the
+/// slow path without a test of its own.
 pub(crate) const OVERSIZE: usize = usize::MAX;
-/// Guard class index after `detach`: the guard holds an empty `Vec` and
-/// returns nothing.
-pub(crate) const DETACHED: usize = usize::MAX - 1;
 
 /// Classes up to this size keep a few buffers per thread in the class's
 /// private stack (the fast path, outside the budget); larger classes are
@@ -152,10 +149,11 @@ pub(crate) fn private_slots(size: usize) -> usize {
 /// drop(huge);
 /// assert_eq!(pool.stats().dropped_oversize, 1);
 ///
-/// // Owned guards for tasks and threads.
-/// let pool = std::sync::Arc::new(pool);
+/// // Owned guards for tasks and threads; the pool is a cheap `Clone` handle.
 /// let owned = pool.get_owned(100);
 /// std::thread::spawn(move || drop(owned)).join().unwrap();
+/// let handle = pool.clone(); // the same classes, budget and statistics
+/// assert_eq!(handle.stats().total.gets, pool.stats().total.gets);
 /// ```
 ///
 /// # Classes
@@ -221,7 +219,16 @@ pub(crate) fn private_slots(size: usize) -> usize {
 /// cache has 64 lines and a `BufferPool` has a pool per class, so a thread
 /// that uses many pools may share lines between them: a miss costs a
 /// thread-local lookup, never a buffer.
+#[derive(Clone)]
 pub struct BufferPool {
+    /// One reference count: `clone` shares the classes, the budget and the
+    /// statistics, as [`Pool`]'s `clone` does.
+    inner: Arc<Inner>,
+}
+
+/// The state behind a [`BufferPool`], shared by its handles and its owned
+/// guards.
+pub(crate) struct Inner {
     /// `classes[i]` hands out buffers of `sizes.size(i)` bytes. Built once;
     /// each is a whole sharded pool, charging `budget`.
     classes: Box<[Pool<Vec<u8>>]>,
@@ -273,13 +280,20 @@ impl BufferPool {
         let first_flushed = (0..sizes.len())
             .find(|&class| sizes.size(class) > PRIVATE_CLASS_LIMIT)
             .unwrap_or(sizes.len());
-        BufferPool {
+        let inner = Inner {
             classes,
             sizes,
             first_flushed,
             budget,
             counters: BufferCounters::default(),
+        };
+        BufferPool {
+            inner: Arc::new(inner),
         }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
     }
 
     /// An empty buffer (`len() == 0`) with capacity at least `min_capacity`:
@@ -295,23 +309,132 @@ impl BufferPool {
     /// read-modify-write, no lock.
     #[inline]
     pub fn get(&self, min_capacity: usize) -> PooledBuf<'_> {
-        let class = self.sizes.for_request(min_capacity);
-        let Some(pool) = self.classes.get(class) else {
-            return self.get_oversize(min_capacity);
-        };
-        let (buf, home) = pool.acquire();
-        PooledBuf::new(self, buf, class, home)
+        let (buf, class, home) = self.inner.take(min_capacity);
+        PooledBuf::new(&self.inner, buf, class, home)
     }
 
-    #[cold]
-    #[inline(never)]
-    fn get_oversize(&self, min_capacity: usize) -> PooledBuf<'_> {
-        PooledBuf::new(
-            self,
-            self.allocate_oversize(min_capacity),
-            OVERSIZE,
-            Home::NONE,
-        )
+    /// Like [`get`](BufferPool::get), but the guard holds a handle to the
+    /// pool, so it is `'static` and can move to other threads and tasks.
+    #[inline]
+    pub fn get_owned(&self, min_capacity: usize) -> OwnedPooledBuf {
+        let (buf, class, home) = self.inner.take(min_capacity);
+        OwnedPooledBuf::new(self.clone(), buf, class, home)
+    }
+
+    /// Hands a buffer to the pool: it is cleared and kept in the class its
+    /// capacity fits (the largest class not above it), subject to the budget,
+    /// and counted in that class's [`Stats::adopted`](crate::Stats::adopted).
+    /// A buffer below the smallest class or above the largest is dropped
+    /// (counted in [`BufferStats::dropped_undersize`] or
+    /// [`BufferStats::dropped_oversize`]).
+    pub fn put(&self, buf: Vec<u8>) {
+        self.inner.put(buf);
+    }
+
+    /// One epoch of trimming in every class (see [`Pool::trim`] for exactly
+    /// what one trim reaches): a buffer idle through two trims is dropped.
+    /// Returns the number of buffers this call dropped.
+    pub fn trim(&self) -> u64 {
+        self.inner.classes.iter().map(Pool::trim).sum()
+    }
+
+    /// Drops every idle buffer any thread can reach now, in every class (see
+    /// [`Pool::clear`]). Returns the number dropped by this call.
+    pub fn clear(&self) -> u64 {
+        self.inner.classes.iter().map(Pool::clear).sum()
+    }
+
+    /// The pool's name, if it was given one
+    /// ([`BufferPoolBuilder::name`]); its classes are named `<name>/<size>`.
+    pub fn name(&self) -> Option<&str> {
+        let class = self.inner.classes.first()?.name()?;
+        class.rsplit_once('/').map(|(name, _)| name)
+    }
+
+    /// Moves the calling thread's private buffers, in every class, to the
+    /// shared lists (see [`Pool::flush_local`]).
+    pub fn flush_local(&self) {
+        self.inner.classes.iter().for_each(Pool::flush_local);
+    }
+
+    /// A snapshot of every class's counters, their total, and the pool's own
+    /// (see [`BufferStats`]).
+    pub fn stats(&self) -> BufferStats {
+        let mut stats = BufferStats {
+            charged_bytes: self.inner.budget.used() as u64,
+            oversize_gets: self.inner.counters.oversize_gets.get(),
+            dropped_oversize: self.inner.counters.dropped_oversize.get(),
+            dropped_undersize: self.inner.counters.dropped_undersize.get(),
+            reclassified: self.inner.counters.reclassified.get(),
+            ..BufferStats::default()
+        };
+        for (class, pool) in self.inner.classes.iter().enumerate() {
+            let capacity = self.inner.sizes.size(class);
+            let mut class_stats = pool.stats();
+            class_stats.idle_bytes = class_stats.idle.saturating_mul(capacity as u64);
+            stats::add_class(&mut stats.total, &class_stats);
+            stats.classes.push(ClassStats {
+                capacity,
+                stats: class_stats,
+            });
+        }
+        stats
+    }
+
+    /// The budget shared by all classes, in bytes.
+    pub fn max_idle_bytes(&self) -> usize {
+        self.inner.budget.limit()
+    }
+
+    /// The budget's slack: the most bytes of idle buffers one thread can keep
+    /// outside the budget, in its private stacks (counting each buffer at its
+    /// class capacity; a buffer that grew within its class can hold up to
+    /// twice that). 174 KiB with the default classes.
+    pub fn max_private_bytes_per_thread(&self) -> usize {
+        // What each class's pool was configured with: `private_slots`,
+        // lowered by the core if the shard is small (`max_idle_per_thread`).
+        (0..self.inner.first_flushed)
+            .map(|class| {
+                self.inner.sizes.size(class) * self.inner.classes[class].private_capacity()
+            })
+            .sum()
+    }
+
+    /// Most idle buffers a thread keeps in one class's shared list.
+    pub fn max_idle_per_thread(&self) -> usize {
+        self.inner.classes[0].max_idle_per_thread()
+    }
+
+    /// Capacity of the smallest class.
+    pub fn min_class_size(&self) -> usize {
+        self.inner.sizes.min_size()
+    }
+
+    /// Capacity of the largest class; larger requests are not pooled.
+    pub fn max_class_size(&self) -> usize {
+        self.inner.sizes.max_size()
+    }
+
+    /// The class capacities, smallest first.
+    pub fn class_sizes(&self) -> impl ExactSizeIterator<Item = usize> + use<> {
+        let sizes = self.inner.sizes;
+        (0..sizes.len()).map(move |class| sizes.size(class))
+    }
+}
+
+impl Inner {
+    /// A buffer for a request of `min_capacity` bytes: its class's `acquire`,
+    /// or an exact allocation above the top class.
+    #[inline(always)]
+    fn take(&self, min_capacity: usize) -> (Box<Vec<u8>>, usize, Home<Vec<u8>>) {
+        let class = self.sizes.for_request(min_capacity);
+        match self.classes.get(class) {
+            Some(pool) => {
+                let (buf, home) = pool.acquire();
+                (buf, class, home)
+            }
+            None => (self.allocate_oversize(min_capacity), OVERSIZE, Home::NONE),
+        }
     }
 
     /// A buffer of exactly `min_capacity` bytes, counted once it exists (a
@@ -330,28 +453,8 @@ impl BufferPool {
         buf
     }
 
-    /// Like [`get`](BufferPool::get), but the guard owns a handle to the
-    /// pool, so it is `'static` and can move to other threads and tasks.
-    #[inline]
-    pub fn get_owned(self: &Arc<Self>, min_capacity: usize) -> OwnedPooledBuf {
-        let class = self.sizes.for_request(min_capacity);
-        let (buf, home) = match self.classes.get(class) {
-            Some(pool) => pool.acquire(),
-            None => {
-                let buf = self.allocate_oversize(min_capacity);
-                return OwnedPooledBuf::new(Arc::clone(self), buf, OVERSIZE, Home::NONE);
-            }
-        };
-        OwnedPooledBuf::new(Arc::clone(self), buf, class, home)
-    }
-
-    /// Hands a buffer to the pool: it is cleared and kept in the class its
-    /// capacity fits (the largest class not above it), subject to the budget,
-    /// and counted in that class's [`Stats::adopted`](crate::Stats::adopted).
-    /// A buffer below the smallest class or above the largest is dropped
-    /// (counted in [`BufferStats::dropped_undersize`] or
-    /// [`BufferStats::dropped_oversize`]).
-    pub fn put(&self, buf: Vec<u8>) {
+    /// See [`BufferPool::put`].
+    fn put(&self, buf: Vec<u8>) {
         match self.sizes.for_capacity(buf.capacity()) {
             Some(class) => {
                 self.classes[class].put(buf);
@@ -361,11 +464,10 @@ impl BufferPool {
         }
     }
 
-    /// Returns a guard's buffer, which left class `from` (or is `OVERSIZE` or
-    /// `DETACHED`). The fast path: a small class, capacity unchanged.
+    /// Returns a guard's buffer, which left class `from` (or is `OVERSIZE`). The fast path: a small class, capacity unchanged.
     #[inline(always)]
     pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize, home: Home<Vec<u8>>) {
-        // `from < first_flushed` also rules out the two sentinels.
+        // `from < first_flushed` also rules out `OVERSIZE`.
         if from < self.first_flushed && buf.capacity() == self.sizes.size(from) {
             self.classes[from].release(buf, home);
         } else {
@@ -377,9 +479,6 @@ impl BufferPool {
     #[cold]
     #[inline(never)]
     fn give_back_slow(&self, buf: Box<Vec<u8>>, from: usize) {
-        if from == DETACHED {
-            return; // `buf` is the empty `Vec` detach left behind
-        }
         let to = self.sizes.for_capacity(buf.capacity());
         if from != OVERSIZE && to != Some(from) {
             // Leaves its class for another, or for the allocator.
@@ -424,94 +523,6 @@ impl BufferPool {
             pool.count(Event::detached, 1);
         }
     }
-
-    /// One epoch of trimming in every class (see [`Pool::trim`] for exactly
-    /// what one trim reaches): a buffer idle through two trims is dropped.
-    /// Returns the number of buffers this call dropped.
-    pub fn trim(&self) -> u64 {
-        self.classes.iter().map(Pool::trim).sum()
-    }
-
-    /// Drops every idle buffer any thread can reach now, in every class (see
-    /// [`Pool::clear`]). Returns the number dropped by this call.
-    pub fn clear(&self) -> u64 {
-        self.classes.iter().map(Pool::clear).sum()
-    }
-
-    /// The pool's name, if it was given one
-    /// ([`BufferPoolBuilder::name`]); its classes are named `<name>/<size>`.
-    pub fn name(&self) -> Option<&str> {
-        let class = self.classes.first()?.name()?;
-        class.rsplit_once('/').map(|(name, _)| name)
-    }
-
-    /// Moves the calling thread's private buffers, in every class, to the
-    /// shared lists (see [`Pool::flush_local`]).
-    pub fn flush_local(&self) {
-        self.classes.iter().for_each(Pool::flush_local);
-    }
-
-    /// A snapshot of every class's counters, their total, and the pool's own
-    /// (see [`BufferStats`]).
-    pub fn stats(&self) -> BufferStats {
-        let mut stats = BufferStats {
-            charged_bytes: self.budget.used() as u64,
-            oversize_gets: self.counters.oversize_gets.get(),
-            dropped_oversize: self.counters.dropped_oversize.get(),
-            dropped_undersize: self.counters.dropped_undersize.get(),
-            reclassified: self.counters.reclassified.get(),
-            ..BufferStats::default()
-        };
-        for (class, pool) in self.classes.iter().enumerate() {
-            let capacity = self.sizes.size(class);
-            let mut class_stats = pool.stats();
-            class_stats.idle_bytes = class_stats.idle.saturating_mul(capacity as u64);
-            stats::add_class(&mut stats.total, &class_stats);
-            stats.classes.push(ClassStats {
-                capacity,
-                stats: class_stats,
-            });
-        }
-        stats
-    }
-
-    /// The budget shared by all classes, in bytes.
-    pub fn max_idle_bytes(&self) -> usize {
-        self.budget.limit()
-    }
-
-    /// The budget's slack: the most bytes of idle buffers one thread can keep
-    /// outside the budget, in its private stacks (counting each buffer at its
-    /// class capacity; a buffer that grew within its class can hold up to
-    /// twice that). 174 KiB with the default classes.
-    pub fn max_private_bytes_per_thread(&self) -> usize {
-        // What each class's pool was configured with: `private_slots`,
-        // lowered by the core if the shard is small (`max_idle_per_thread`).
-        (0..self.first_flushed)
-            .map(|class| self.sizes.size(class) * self.classes[class].private_capacity())
-            .sum()
-    }
-
-    /// Most idle buffers a thread keeps in one class's shared list.
-    pub fn max_idle_per_thread(&self) -> usize {
-        self.classes[0].max_idle_per_thread()
-    }
-
-    /// Capacity of the smallest class.
-    pub fn min_class_size(&self) -> usize {
-        self.sizes.min_size()
-    }
-
-    /// Capacity of the largest class; larger requests are not pooled.
-    pub fn max_class_size(&self) -> usize {
-        self.sizes.max_size()
-    }
-
-    /// The class capacities, smallest first.
-    pub fn class_sizes(&self) -> impl ExactSizeIterator<Item = usize> + use<> {
-        let sizes = self.sizes;
-        (0..sizes.len()).map(move |class| sizes.size(class))
-    }
 }
 
 impl Default for BufferPool {
@@ -527,7 +538,7 @@ impl fmt::Debug for BufferPool {
             .field("min_class_size", &self.min_class_size())
             .field("max_class_size", &self.max_class_size())
             .field("max_idle_bytes", &self.max_idle_bytes())
-            .field("charged_bytes", &self.budget.used())
+            .field("charged_bytes", &self.inner.budget.used())
             .finish_non_exhaustive()
     }
 }

@@ -1,8 +1,9 @@
 //! The ready-made reset policies: clear on return, reject capacity above a
 //! limit (the fix for Go's issue 23199), and weigh by capacity.
 
+use shardpool::Pool;
+use shardpool::policy::{self, Recycle};
 use shardpool::policy::{Fitted, Underuse};
-use shardpool::{Pool, Recycle, policy};
 use std::collections::{HashMap, VecDeque};
 
 /// `recycle` clears kept objects and drops those grown past the limit.
