@@ -63,6 +63,7 @@ mod config;
 mod get;
 mod guard;
 mod inner;
+#[cfg(feature = "metrics")]
 mod metrics;
 pub mod policy;
 mod pool;
@@ -90,6 +91,7 @@ pub use pool::Pool;
 pub use release::release_to_os;
 pub use stats::{PoolStats, Stats};
 pub use trim::background::BackgroundTrimmer;
+#[cfg(feature = "pressure")]
 pub use trim::pressure::{PressureConfig, PressureWatcher};
 pub use trim::registry::{stats_all, trim_all};
 

@@ -1,12 +1,14 @@
-//! Memory-pressure trimming (`PressureWatcher`) end to end, on the real
-//! background trimmer thread. The decision logic (parsing `memory.events` and
-//! `memory.pressure`, the rate limit on a fake clock) is unit-tested in
-//! `src/trim/pressure.rs`; these tests use the user check, which does not
-//! depend on the machine's cgroup.
+//! Memory-pressure trimming (`PressureWatcher`, cargo feature `pressure`) end
+//! to end, on the real background trimmer thread. The decision logic (the
+//! rate limit on a fake clock) is unit-tested in `src/trim/pressure/decide.rs`,
+//! the parsing of `memory.events`, `memory.pressure` and mountinfo in
+//! `src/trim/pressure/cgroup.rs`; these tests use the user check, which does
+//! not depend on the machine's cgroup.
 //!
 //! Watchers trim every pool in the process, so the tests take turns (`serial`).
 //! Waits are deadline loops; the deadline only bounds a hang, no sleep decides
 //! an assertion.
+#![cfg(feature = "pressure")]
 #![cfg(not(miri))] // real threads and wall-clock waits; the logic runs under Miri as unit tests
 
 use shardpool::{BackgroundTrimmer, Pool, PressureConfig, PressureWatcher};
@@ -154,7 +156,7 @@ fn panicking_check_is_no_pressure() {
 }
 
 /// A watcher keeps the trimmer thread running while it lives and lets it stop
-/// after; `BackgroundTrimmer::start()` works as before alongside it.
+/// after; a plain `BackgroundTrimmer` handle shares the thread with it.
 #[test]
 fn watcher_shares_the_trimmer_thread() {
     let _serial = serial();
