@@ -8,6 +8,12 @@
 //!   every hook:        registered ones (with a handle), then standing ones
 //!   sleep until the earliest due time, at most MAX_SLEEP, or until stopped
 //! ```
+//!
+//! User code runs on this thread: a pool's `T::drop` during a trim, or when
+//! the trimmer held a pool's last handle; whatever a hook calls. Each pool's
+//! turn and each hook's turn is run by [`contain`]: a panic there is counted
+//! ([`BackgroundTrimmer::caught_panics`]) and the pass goes on, so one bad
+//! `Drop` cannot end trimming for every pool in the process.
 
 mod hooks;
 
@@ -16,6 +22,7 @@ pub(crate) use hooks::Hook;
 use crate::trim::interval::now_nanos;
 use crate::trim::registry::live_pools;
 use std::io;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -31,6 +38,10 @@ use std::time::Duration;
 ///
 /// There is one trimmer thread per process however many handles exist; it
 /// stops (and is joined) when the last handle is stopped or dropped.
+///
+/// A panic on the trimmer thread (a `T::drop` run by a trim, say) is caught
+/// there and counted in [`caught_panics`](BackgroundTrimmer::caught_panics);
+/// the thread goes on trimming every pool, including the one that panicked.
 ///
 /// If you already run an event loop or timer, you can drive trimming from it
 /// instead, with no extra thread:
@@ -59,10 +70,13 @@ pub struct BackgroundTrimmer {
 }
 
 /// The trimmer's process-wide state. Locked briefly by handles (start,
-/// drop) and by `is_running`; no user code runs under it.
+/// drop), by `is_running`, and by the thread to count a caught panic; no
+/// user code runs under it.
 struct State {
     /// The thread and its handles, while any handle exists.
     running: Option<Running>,
+    /// Panics caught on the trimmer thread since the process started.
+    caught_panics: u64,
     /// The id of the next registered hook.
     next_hook: u64,
 }
@@ -88,6 +102,7 @@ struct Shared {
 
 static STATE: Mutex<State> = Mutex::new(State {
     running: None,
+    caught_panics: 0,
     next_hook: 0,
 });
 
@@ -126,6 +141,12 @@ impl BackgroundTrimmer {
             running, next_hook, ..
         } = &mut *state;
         let running = match running {
+            // Every panic on the thread is contained, so it ends only when
+            // stopped; should it have ended anyway, it is started again here.
+            Some(r) if r.thread.is_finished() => {
+                r.thread = spawn(&r.shared)?;
+                r
+            }
             Some(r) => r,
             None => {
                 let shared = Arc::new(Shared {
@@ -153,7 +174,19 @@ impl BackgroundTrimmer {
 
     /// Whether a trimmer thread is running in this process.
     pub fn is_running() -> bool {
-        lock(&STATE).running.is_some()
+        lock(&STATE)
+            .running
+            .as_ref()
+            .is_some_and(|r| !r.thread.is_finished())
+    }
+
+    /// Panics caught on the trimmer thread since the process started: from
+    /// a `T::drop` during a trim (automatic, or a pressure watcher's) or when
+    /// the trimmer drops a pool's last handle, and from a `metrics` recorder.
+    /// Each also went through the panic hook (printed, by default); each
+    /// pool's counts stay exact, and the thread goes on with its pass.
+    pub fn caught_panics() -> u64 {
+        lock(&STATE).caught_panics
     }
 
     /// Releases this handle; if it was the last, stops the thread and waits
@@ -198,6 +231,22 @@ impl Drop for BackgroundTrimmer {
     }
 }
 
+/// Runs `f`, user code on the trimmer thread, catching a panic: the panic is
+/// counted and `None` returned, and the caller goes on with its pass.
+pub(crate) fn contain<R>(f: impl FnOnce() -> R) -> Option<R> {
+    let payload = match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(value) => return Some(value),
+        Err(payload) => payload,
+    };
+    lock(&STATE).caught_panics += 1;
+    // The payload is the user's too; its own `Drop` may panic. Such a second
+    // payload is leaked rather than dropped: nothing more can escape.
+    if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+    None
+}
+
 fn spawn(shared: &Arc<Shared>) -> io::Result<JoinHandle<()>> {
     let shared = Arc::clone(shared);
     thread::Builder::new()
@@ -210,13 +259,13 @@ fn run(shared: &Shared) {
     loop {
         let mut wake_at = now_nanos().saturating_add(max_sleep);
         for pool in live_pools() {
-            pool.auto_trim_if_due(now_nanos());
+            contain(|| pool.auto_trim_if_due(now_nanos()));
             if let Some((due, _)) = pool.auto_trim_due() {
                 wake_at = wake_at.min(due);
             }
             // `pool` was taken from the registry as a strong handle; if it was
             // the last, the pool is dropped here, on this thread.
-            drop(pool);
+            contain(move || drop(pool));
         }
         let registered: Vec<Arc<dyn Hook>> = lock(&shared.registered)
             .iter()
@@ -226,11 +275,11 @@ fn run(shared: &Shared) {
             .into_iter()
             .chain(shared.standing.iter().cloned());
         for hook in hooks {
-            if let Some(due) = hook.tick() {
+            if let Some(due) = contain(|| hook.tick()).flatten() {
                 wake_at = wake_at.min(due);
             }
             // A hook unregistered meanwhile is dropped here.
-            drop(hook);
+            contain(move || drop(hook));
         }
         let sleep = Duration::from_nanos(wake_at.saturating_sub(now_nanos()));
         let mut stop = lock(&shared.stop);

@@ -22,8 +22,9 @@ mod cgroup;
 mod decide;
 
 use crate::BackgroundTrimmer;
-use crate::trim::background::Hook;
+use crate::trim::background::{self, Hook};
 use crate::trim::interval::now_nanos;
+use crate::trim::registry::live_pools;
 use cgroup::CgroupFiles;
 use decide::Watcher;
 use std::fmt;
@@ -275,12 +276,23 @@ impl Hook for Watch {
             (trim.is_some(), watcher.next_poll())
         };
         if trim {
-            crate::trim_all();
+            trim_all();
             if self.release_to_os {
                 crate::release_to_os();
             }
             *lock(&self.trims) += 1;
         }
         Some(next_poll)
+    }
+}
+
+/// [`trim_all`](crate::trim_all), each pool's trim contained: a panicking
+/// `T::drop` in one pool is counted by the trimmer and the other pools are
+/// still trimmed.
+fn trim_all() {
+    for pool in live_pools() {
+        background::contain(|| pool.trim_now());
+        // If its owner dropped the pool meanwhile, it is dropped here.
+        background::contain(move || drop(pool));
     }
 }
