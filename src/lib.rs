@@ -61,6 +61,7 @@ mod buffer;
 mod builder;
 mod config;
 mod guard;
+#[cfg(feature = "metrics")]
 mod metrics;
 pub mod policy;
 mod pool;
@@ -86,6 +87,7 @@ pub use pool::Pool;
 pub use release::release_to_os;
 pub use stats::{PoolStats, Stats};
 pub use trim::background::BackgroundTrimmer;
+#[cfg(feature = "pressure")]
 pub use trim::pressure::{PressureConfig, PressureWatcher};
 pub use trim::registry::{stats_all, trim_all};
 

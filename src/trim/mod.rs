@@ -19,6 +19,7 @@
 
 pub(crate) mod background;
 pub(crate) mod interval;
+#[cfg(feature = "pressure")]
 pub(crate) mod pressure;
 pub(crate) mod registry;
 
