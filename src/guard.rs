@@ -1,9 +1,10 @@
 //! Guards: an object on loan from a pool, returned when the guard drops.
 //!
-//! A guard is two words: the pool's state and the object's box. The object
-//! itself never moves while it is lent (invariant I3), so writing through a
-//! guard writes the object where it lives, and handing it back moves one
-//! pointer.
+//! A guard is three words: the pool's state, the object's box, and the
+//! shard the object came from (its way home on the same thread). The object
+//! itself never moves while it is lent (I3, a fast path without atomics),
+//! so writing through a guard writes the object where it lives, and handing
+//! it back moves one pointer.
 
 use crate::pool::{Inner, Pool, Returner};
 use crate::shard::Home;

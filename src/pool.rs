@@ -113,9 +113,10 @@ pub(crate) enum Returner {
     Call,
 }
 
-// A panic in user code leaves the pool consistent (I7, I9), so a pool may be
-// used across `catch_unwind`. The boxed callbacks would make these auto
-// traits fail for every `T`; what a user's closure captures is the user's to
+// A panic in user code leaves the pool consistent (I7 and I9 on the
+// implementation page), so a pool may be used across `catch_unwind`. The
+// boxed callbacks would make these auto traits fail for every `T`; what a
+// user's closure captures is the user's to
 // reason about, as with any closure passed to `catch_unwind`.
 impl<T: Send + 'static> UnwindSafe for Pool<T> {}
 impl<T: Send + 'static> RefUnwindSafe for Pool<T> {}

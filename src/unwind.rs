@@ -1,4 +1,4 @@
-//! Containing user panics (invariant I9).
+//! Containing user panics (I9, no callback breaks it).
 //!
 //! User code runs inside the pool: `create`, `reset`, `weigh`, `T::drop`.
 //! Whatever it does, the pool's own frames must never turn it into an abort

@@ -90,10 +90,9 @@ pub(crate) const OVERSIZE: usize = usize::MAX;
 /// Without this, every class's private slot would be slack, and a thread
 /// that once used every class would pin 8 MiB outside the budget with the
 /// default classes. Flushing costs a large return about three atomic
-/// read-modify-writes (budget charge, claim, budget release): measured at
-/// 4 ns per operation on the mixed `hold1` benchmark, where 5% of the
-/// buffers are large, which is small next to using a buffer of more than
-/// 64 KiB. 64 KiB is also where Go's `fmt` stops pooling buffers at all.
+/// read-modify-writes (budget charge, claim, budget release); the module
+/// docs give what that measured. 64 KiB is also where Go's `fmt` stops
+/// pooling buffers at all.
 pub(crate) const PRIVATE_CLASS_LIMIT: usize = 64 * 1024;
 
 /// Bytes one thread may keep privately in each class up to
@@ -102,10 +101,8 @@ pub(crate) const PRIVATE_CLASS_LIMIT: usize = 64 * 1024;
 ///
 /// A private stack of one (what a budgeted `Pool` has by default) sent a
 /// thread with several buffers of a class out at once through the shared
-/// list on most operations: on the `window8` benchmark (eight mixed buffers
-/// in flight per thread) 39% of gets missed the private stack and the pool
-/// ran at 90–93 ns/op against zeropool's 69–70; with this sizing 10% miss
-/// and it runs at 60–69 ns/op (zeropool: 66–79).
+/// list on most operations; the module docs give the measurement that chose
+/// this sizing instead.
 pub(crate) const PRIVATE_CLASS_BYTES: usize = 16 * 1024;
 
 /// Most buffers one thread keeps privately in one class.
@@ -244,7 +241,8 @@ pub(crate) struct Inner {
 impl BufferPool {
     /// Default capacity of the smallest class: 256 bytes. Smaller buffers
     /// cost the allocator little, and at 256 bytes the class's own overhead
-    /// (a 40-byte shared-list slot per thread) stays small next to it.
+    /// (a shared-list entry per idle buffer: a pointer, a stamp and a weight)
+    /// stays small next to it.
     pub const DEFAULT_MIN_CLASS_SIZE: usize = 256;
     /// Default capacity of the largest class: 4 MiB. Larger requests are
     /// allocated exactly and not kept; at that size the allocator maps fresh
@@ -256,7 +254,7 @@ impl BufferPool {
     pub const DEFAULT_MAX_IDLE_BYTES: usize = 32 << 20;
     /// Default [`max_idle_per_thread`](BufferPoolBuilder::max_idle_per_thread),
     /// per class: 31, so that a thread keeps at most 32 buffers of a class,
-    /// private and shared together, and its shared list is one 32-slot ring.
+    /// private and shared together.
     pub const DEFAULT_MAX_IDLE_PER_THREAD: usize = 31;
     /// Largest accepted class size: 2⁶² bytes on 64-bit targets (a `Vec`
     /// cannot hold more than `isize::MAX` bytes).

@@ -16,8 +16,9 @@
 //! objects) and **vacant** (no thread owns the shard; a new thread adopts
 //! one before it allocates another). A get that misses reads one leader
 //! word per 4,096 shards and stops when it is zero, so a miss, and a steal,
-//! cost the same with 4 shards or 4,096 (invariant I11); walking every shard
-//! is left to what must reach them all (trim, clear, stats, teardown).
+//! cost the same with 4 shards or 4,096 (I11, cost does not grow with idle
+//! threads); walking every shard is left to what must reach them all
+//! (trim, clear, stats, teardown).
 //!
 //! A set may be stale, never wrong in a way that hides a member for good:
 //! - adding sets the shard's bit, and the group's bit in its leader if the

@@ -1,5 +1,5 @@
-//! What happens to a shard when its thread exits (invariant I6), and each
-//! thread's list of the shards it owns.
+//! What happens to a shard when its thread exits (I6, threads that exit
+//! strand nothing), and each thread's list of the shards it owns.
 //!
 //! A thread's private stacks are owner-only: nobody else could reach the
 //! objects in them once it is gone. Each thread that adopts a shard therefore

@@ -25,9 +25,10 @@
 //!
 //! **The shard keeps its own bound.** Idle objects in a shard, private and
 //! shared together, never exceed its capacity (`1 + max_idle_per_thread`;
-//! invariant I4): `height + ring.len() <= capacity`. Only the owner adds to
-//! the shard, through these methods, and each checks the bound itself; other
-//! threads only take from the ring, which can only make room. The fast
+//! I4, bounded retention): `height + ring.len() <= capacity`. Only the
+//! owner adds to the shard, through these methods, and each checks the
+//! bound itself; other threads only take from the ring, which can only
+//! make room. The fast
 //! path's check is one compare against `Private::limit`, which the owner's
 //! other operations set to what the bound allows.
 //!

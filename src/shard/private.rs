@@ -3,8 +3,8 @@
 //! This is the fast path. Reaching it costs the shard-cache lookup, a
 //! relaxed load of the pool's trim epoch and a push or pop of one pointer:
 //! no atomic read-modify-write, no fence, no lock, and no `T` moved
-//! (invariant I3). The objects themselves stay where they were placed: the
-//! stack holds their boxes, one word each.
+//! (I3, a fast path without atomics). The objects themselves stay where
+//! they were placed: the stack holds their boxes, one word each.
 //!
 //! It holds several objects, not one, so that a thread holding several at
 //! once (a request with a read buffer, a parse buffer and a write buffer)

@@ -16,11 +16,12 @@
 //!   with release stores. A thread that finds the flag taken goes elsewhere;
 //!   only trim, which must reach every ring, waits, and claims never run user
 //!   code, so that wait is a few loads and copies long.
-//! * **Storage follows use** (invariant I10): segments are allocated as entries
-//!   arrive, and a claim holder frees every segment its removals emptied,
-//!   except the newest, which the owner may be writing into. So a drained
-//!   ring keeps one segment whatever `max_idle_per_thread` is, and a ring
-//!   that never received an object has none.
+//! * **Storage follows use** (I10, bookkeeping follows use): segments are
+//!   allocated as entries arrive, and a claim holder frees every segment its
+//!   removals emptied, except the newest, which the owner may be writing
+//!   into. So a drained ring keeps one segment whatever
+//!   `max_idle_per_thread` is, and a ring that never received an object has
+//!   none.
 //!
 //! No slot is ever read while it may be written: a remover reads an entry
 //! only below a `tail` it acquired, the owner writes only at its `tail`, and

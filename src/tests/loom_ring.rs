@@ -1,7 +1,7 @@
 //! The shared ring (`shard/ring.rs`) on its own: the owner's push (which
 //! links a new segment every `SEGMENT` = 2 pushes under loom) and newest-end
 //! refill racing stealers' oldest-end batch removal, trim's compaction, and
-//! the frees of emptied segments (I10: storage follows use).
+//! the frees of emptied segments (I10, bookkeeping follows use).
 //!
 //! Besides I1 and I2, every model ends by checking the ring's shape
 //! (`RingOwner::check_shape`, a test-only hook in `ring.rs`): the owner's
