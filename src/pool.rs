@@ -187,8 +187,8 @@ impl<T: Send + 'static> Pool<T> {
 
     /// An idle object if there is one anywhere in the pool; never creates.
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        let value = self.inner.try_acquire()?;
-        Some(Pooled::new(&self.inner, value, Home::NONE))
+        let (value, home) = self.inner.try_acquire()?;
+        Some(Pooled::new(&self.inner, value, home))
     }
 
     /// Like [`get`](Pool::get), but the guard holds the pool's state, so it is
@@ -208,8 +208,8 @@ impl<T: Send + 'static> Pool<T> {
 
     /// Like [`try_get`](Pool::try_get), returning an owned guard.
     pub fn try_get_owned(&self) -> Option<OwnedPooled<T>> {
-        let value = self.inner.try_acquire()?;
-        Some(OwnedPooled::new(Arc::clone(&self.inner), value, Home::NONE))
+        let (value, home) = self.inner.try_acquire()?;
+        Some(OwnedPooled::new(Arc::clone(&self.inner), value, home))
     }
 
     /// Hands a value to the pool (one it did not create, or one detached from
@@ -469,58 +469,94 @@ impl<T: Send + 'static> Inner<T> {
     /// calling thread's private stack, else the slow path.
     #[inline(always)]
     pub(crate) fn acquire(&self) -> (Box<T>, Home<T>) {
-        if let Some(owner) = self.cached_shard()
+        let owner = self.cached_shard();
+        if let Some(owner) = &owner
             && let Some(value) = owner.pop(self.epoch())
         {
             return (value, Home::of(owner.shard()));
         }
-        (self.acquire_slow(), Home::NONE)
+        self.acquire_slow(owner)
     }
 
-    /// Everything but the fast path: an idle object from anywhere, else a new one.
+    /// Everything but the fast path: an idle object from anywhere, else a new
+    /// one. `cached`: the calling thread's shard, if the fast path found it.
     #[cold]
     #[inline(never)]
-    fn acquire_slow(&self) -> Box<T> {
-        match self.reuse() {
-            Some(value) => value,
-            None => self.create_new(),
+    fn acquire_slow(&self, cached: Option<Owner<'_, T>>) -> (Box<T>, Home<T>) {
+        let owner = match self.reuse(cached) {
+            Ok((value, owner)) => return (value, Home::of(owner.shard())),
+            Err(owner) => owner,
+        };
+        let value = Box::new((self.create)());
+        match owner {
+            // Still ours: only this thread's exit hook could give it up.
+            Some(owner) => {
+                owner.counters().created.bump();
+                (value, Home::of(owner.shard()))
+            }
+            None => {
+                self.count(Event::created, 1);
+                (value, Home::NONE)
+            }
         }
     }
 
     /// Reuse only (`try_get`): `None` instead of creating.
-    pub(crate) fn try_acquire(&self) -> Option<Box<T>> {
-        if let Some(owner) = self.cached_shard()
+    pub(crate) fn try_acquire(&self) -> Option<(Box<T>, Home<T>)> {
+        let owner = self.cached_shard();
+        if let Some(owner) = &owner
             && let Some(value) = owner.pop(self.epoch())
         {
-            return Some(value);
+            return Some((value, Home::of(owner.shard())));
         }
-        self.reuse()
+        let (value, owner) = self.reuse(owner).ok()?;
+        Some((value, Home::of(owner.shard())))
     }
 
     /// The search behind `get` and `try_get`: private stack (after catching
-    /// up with trims), own shared list, other threads' shared lists.
-    fn reuse(&self) -> Option<Box<T>> {
+    /// up with trims), own shared list, other threads' shared lists. Returns
+    /// the calling thread's shard with the object, or (`Err`) for counting
+    /// what the caller does next, if the thread has one.
+    fn reuse<'a>(
+        &'a self,
+        cached: Option<Owner<'a, T>>,
+    ) -> Result<(Box<T>, Owner<'a, T>), Option<Owner<'a, T>>> {
         if !self.config.pooling {
-            return None;
+            return Err(None);
         }
         self.maybe_auto_trim();
-        let owner = self.shard_or_adopt()?;
+        let from_fast_path = cached.is_some();
+        let Some(owner) = cached.or_else(|| self.shard_or_adopt()) else {
+            return Err(None);
+        };
+        // The fast path found this owner up to date with the trims (so its
+        // private stack empty) if it still is: the epoch only grows, and only
+        // this thread moves the owner's.
+        let stack_empty = from_fast_path && owner.seen_epoch() >= self.epoch();
         let mut drops = Dropper::default();
-        self.catch_up(&owner, &mut drops);
+        let dropped = self.catch_up(&owner, &mut drops);
         // A stale object's `Drop` that panicked is re-raised here, before an
         // object is taken: afterwards the object would unwind out of the
         // caller's hands, counted as handed out but never returned.
         drops.finish();
-        // User code may have run (stale objects' `Drop`), moving the epoch or
-        // the private stack: everything below reads its state afresh.
-        if let Some(value) = owner.pop(self.epoch()) {
-            return Some(value);
+        // Look in the private stack unless the fast path just found it empty;
+        // afresh if stale objects were dropped (their `Drop` may use the pool).
+        if (!stack_empty || dropped > 0)
+            && let Some(value) = owner.pop(self.epoch())
+        {
+            return Ok((value, owner));
         }
         if let Some(batch) = owner.refill() {
             owner.counters().shared_hits.bump();
-            return Some(self.uncharge(batch));
+            return Ok((self.uncharge(batch), owner));
         }
-        self.steal(&owner)
+        if self.shards.is_empty(Set::Stealable) {
+            return Err(Some(owner));
+        }
+        match self.steal(&owner) {
+            Some(value) => Ok((value, owner)),
+            None => Err(Some(owner)),
+        }
     }
 
     /// The newest object of a batch moved from a shared list to the private
@@ -554,15 +590,6 @@ impl<T: Send + 'static> Inner<T> {
         counters.stolen.add(stolen.count);
         counters.steals.bump();
         Some(self.uncharge(stolen))
-    }
-
-    /// Nothing to reuse: make a new object. `create` may panic or re-enter
-    /// the pool; nothing is held while it runs, and it is counted only once
-    /// it returned.
-    fn create_new(&self) -> Box<T> {
-        let value = Box::new((self.create)());
-        self.count(Event::created, 1);
-        value
     }
 
     // ---- return ------------------------------------------------------------

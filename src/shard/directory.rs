@@ -250,6 +250,18 @@ impl<T> Directory<T> {
         }
     }
 
+    /// Whether `set` has no member: one load per `FANOUT²` shards.
+    #[inline]
+    pub(crate) fn is_empty(&self, set: Set) -> bool {
+        let leaders = self.len().div_ceil(FANOUT * FANOUT);
+        (0..leaders).all(|l| {
+            self.group(l * FANOUT).is_none_or(|leader| {
+                // Relaxed: a hint, as in `find`.
+                leader.groups[set as usize].load(Ordering::Relaxed) == 0
+            })
+        })
+    }
+
     /// Visits the members of `set`, starting near `start` and wrapping, until
     /// `visit` returns true. Reads one leader word per `FANOUT²` shards and one
     /// group word per group that has members, so its cost follows the
@@ -261,36 +273,55 @@ impl<T> Directory<T> {
         mut visit: impl FnMut(usize) -> bool,
     ) -> bool {
         let len = self.len();
-        if len == 0 {
+        let leaders = len.div_ceil(FANOUT * FANOUT);
+        if leaders == 0 {
             return false;
         }
-        let groups = len.div_ceil(FANOUT);
-        let leaders = groups.div_ceil(FANOUT);
-        let start = start % len;
-        let first_leader = start / FANOUT / FANOUT;
-        for l in (first_leader..leaders).chain(0..first_leader) {
-            let leader_g = l * FANOUT;
+        // No division on the common path: callers start within the directory.
+        let start = if start < len { start } else { start % len };
+        let mut leader = start / (FANOUT * FANOUT);
+        for _ in 0..leaders {
+            let leader_g = leader * FANOUT;
+            leader = if leader + 1 == leaders { 0 } else { leader + 1 };
             let Some(leader) = self.group(leader_g) else {
                 continue;
             };
             // Relaxed: a hint; the shard pointer and the shard's own state
             // carry the synchronisation.
             let word = leader.groups[set as usize].load(Ordering::Relaxed);
-            for offset in rotated(word, start / FANOUT) {
-                let g = leader_g + offset;
-                let Some(group) = self.group(g) else {
-                    continue;
-                };
-                let members = group.members[set as usize].load(Ordering::Relaxed);
-                if members == 0 {
-                    // A stale leader bit: two removals raced an add. Repair it.
-                    self.clear_group_bit(set, g, group);
-                    continue;
-                }
-                for i in rotated(members, start) {
-                    if visit(g * FANOUT + i) {
-                        return true;
-                    }
+            if word != 0 && self.find_in(set, leader_g, word, start, &mut visit) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The members of `set` in the groups of leader `leader_g` whose bits
+    /// `word` has, as `find` visits them. Out of line: a miss on an empty set
+    /// never gets here, and should not pay for what it does.
+    #[inline(never)]
+    fn find_in(
+        &self,
+        set: Set,
+        leader_g: usize,
+        word: u64,
+        start: usize,
+        visit: &mut impl FnMut(usize) -> bool,
+    ) -> bool {
+        for offset in rotated(word, start / FANOUT) {
+            let g = leader_g + offset;
+            let Some(group) = self.group(g) else {
+                continue;
+            };
+            let members = group.members[set as usize].load(Ordering::Relaxed);
+            if members == 0 {
+                // A stale leader bit: two removals raced an add. Repair it.
+                self.clear_group_bit(set, g, group);
+                continue;
+            }
+            for i in rotated(members, start) {
+                if visit(g * FANOUT + i) {
+                    return true;
                 }
             }
         }

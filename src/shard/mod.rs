@@ -468,10 +468,16 @@ impl<'a, T> Owner<'a, T> {
     /// Moves a batch of the newest objects from the shard's own shared list
     /// to its private stack and returns the newest. `None` if the list is
     /// empty or a thief holds its claim.
+    #[inline]
     pub(crate) fn refill(&self) -> Option<Batch<T>> {
         if self.shard.ring.len() == 0 {
             return None;
         }
+        self.refill_from_ring()
+    }
+
+    #[cold]
+    fn refill_from_ring(&self) -> Option<Batch<T>> {
         let mut claim = SharedClaim::try_new(self.shard, self.directory)?;
         let height = self.height();
         let mut newest: Option<Entry<T>> = None;

@@ -97,7 +97,16 @@ impl<T: Send + 'static> Inner<T> {
     /// Each object is dropped outside any borrow, and the epoch is read again
     /// after each: `T::drop` may use the pool, even trim it, and code that
     /// kept an epoch read before such a drop would act on a stale one.
+    #[inline]
     pub(crate) fn catch_up(&self, owner: &Owner<'_, T>, drops: &mut Dropper) -> u64 {
+        if owner.seen_epoch() >= self.epoch() {
+            return 0;
+        }
+        self.catch_up_slow(owner, drops)
+    }
+
+    #[cold]
+    fn catch_up_slow(&self, owner: &Owner<'_, T>, drops: &mut Dropper) -> u64 {
         let mut dropped = 0;
         let mut moved = false;
         loop {
