@@ -99,6 +99,10 @@ pub(crate) struct Inner<T: Send + 'static> {
     key: u64,
 }
 
+/// What `reuse` found: an object and the calling thread's shard, or nothing
+/// (and that shard, if the thread has one, to count what happens next on).
+type Reuse<'a, T> = Result<(Box<T>, Owner<'a, T>), Option<Owner<'a, T>>>;
+
 /// Who hands an object back, which decides what happens to a panic from
 /// user code on the way (a `reset`, a `weigh`, a stale object's `Drop`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -517,10 +521,7 @@ impl<T: Send + 'static> Inner<T> {
     /// up with trims), own shared list, other threads' shared lists. Returns
     /// the calling thread's shard with the object, or (`Err`) for counting
     /// what the caller does next, if the thread has one.
-    fn reuse<'a>(
-        &'a self,
-        cached: Option<Owner<'a, T>>,
-    ) -> Result<(Box<T>, Owner<'a, T>), Option<Owner<'a, T>>> {
+    fn reuse<'a>(&'a self, cached: Option<Owner<'a, T>>) -> Reuse<'a, T> {
         if !self.config.pooling {
             return Err(None);
         }
