@@ -109,10 +109,10 @@ fn stated(template: &str) -> Vec<(String, u64)> {
             } else {
                 for (at, _) in line.match_indices(before) {
                     let rest = &line[at + before.len()..];
-                    if let Some(n) = number_at(rest) {
-                        if rest[number_len(rest)..].starts_with(after) {
-                            found.push((place.clone(), n));
-                        }
+                    if let Some(n) = number_at(rest)
+                        && rest[number_len(rest)..].starts_with(after)
+                    {
+                        found.push((place.clone(), n));
                     }
                 }
             }
