@@ -16,10 +16,10 @@ mod fuzz_program;
 
 mod auto_traits;
 mod buffer_pool;
-mod callback_faults;
+mod callbacks;
 mod child;
+mod config_edges;
 mod fault_injection;
-mod faults;
 mod fuzz_regressions;
 mod invariants;
 mod model;

@@ -92,3 +92,24 @@ fn shards_and_hit_rate() {
         "2 of 4 gets reused: {s:?}"
     );
 }
+
+/// `detach` takes an object out of the pool's care and `put` hands it back;
+/// both are counted.
+#[test]
+fn detach_and_put_are_counted() {
+    let pool = Pool::new(|| String::from("x"));
+    let s = shardpool::Pooled::detach(pool.get());
+    assert_eq!(pool.stats().detached, 1);
+    pool.put(s);
+    pool.put(String::from("foreign"));
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.adopted, stats.returned, stats.idle),
+        (2, 2, 2),
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.created + stats.adopted,
+        stats.detached + stats.dropped() + stats.idle
+    );
+}
