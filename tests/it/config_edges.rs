@@ -48,13 +48,13 @@ fn zero_budget_keeps_only_the_slack() {
     );
 }
 
-/// Issue 12, reproduction 5: `max_idle_bytes(0)` keeps nothing in shared
-/// lists, not even objects that weigh nothing. Threads that return objects
-/// and exit leave nothing idle (their exit hooks move their private objects
-/// to shared lists, which keep none).
+/// `max_idle_bytes(0)` keeps nothing in shared lists, not even objects that
+/// weigh nothing. Threads that return objects and exit leave nothing idle
+/// (their exit hooks move their private objects to shared lists, which keep
+/// none).
 ///
-/// Before the fix zero-weight objects passed the budget check and stayed in
-/// the exited threads' shared lists (`idle` = one per thread).
+/// Catches a budget check that lets objects that weigh nothing through:
+/// they stay in the exited threads' shared lists (`idle` = one per thread).
 #[test]
 fn zero_budget_keeps_nothing_shared_even_weightless() {
     let ledger = Ledger::new();

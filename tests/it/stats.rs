@@ -1,4 +1,7 @@
-//! `Stats`: each counter counts what its name says.
+//! `Stats`: each counter counts what its name says: the paths of a get,
+//! returns and drops by cause, detach and put, shards and hit rate. (The
+//! accounting identity that ties them together is checked wherever objects
+//! move: `invariants.rs`, `model.rs`, `callbacks/`.)
 
 use shardpool::Pool;
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! Each callback that panics where an explicit call or a guard's drop ran
 //! it: the call propagates the panic, the drop contains it, and either way
 //! the object is dropped and counted, nothing else changes, and the pool
-//! keeps working (I7, I9).
+//! keeps working. I7 (consistent after a panic) and I9 (no callback can make
+//! the pool abort, double-drop or lose an object), one callback at a time.
 
 use super::{assert_idle_is_truthful, weigh_panicking_when};
 use crate::common::{Ledger, Obj};
@@ -13,7 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 /// A `create` that panics: the panic reaches the caller of `get`, nothing is
 /// counted as created, and the pool keeps working afterwards.
 #[test]
-fn create_panics() {
+fn create_panic_reaches_get_and_counts_nothing() {
     let fail = Arc::new(AtomicBool::new(true));
     let pool = {
         let fail = Arc::clone(&fail);
@@ -38,7 +39,7 @@ fn create_panics() {
 /// destructor), and the pool stays consistent. Through `Pool::put`, an
 /// explicit call, the same panic propagates to the caller.
 #[test]
-fn reset_panics() {
+fn reset_panic_is_contained_by_a_drop_and_reaches_put() {
     let ledger = Ledger::new();
     let pool = {
         let ledger = Arc::clone(&ledger);
@@ -75,15 +76,16 @@ fn reset_panics() {
     assert_eq!(ledger.alive(), 1, "only the idle object is alive");
 }
 
-/// Issue 12, reproduction 3: a budgeted pool, two guards; drop one (to the
-/// private slot), then the other with `weigh` panicking, inside
-/// `catch_unwind`.
+/// A `weigh` that panics on a guard's return: a budgeted pool, two guards;
+/// one goes back to the private slot (unweighed), the other, with `weigh`
+/// panicking, to the shared list, which weighs it. The object is dropped and
+/// counted, and `idle` says exactly what can be taken again.
 ///
-/// Before the fix the second object was counted as returned and idle but
-/// dropped by the unwind: `created=2 dropped()=0 idle=2`, with one object
-/// alive and one that could be taken again.
+/// Catches a return that counts the object as returned and idle before
+/// weighing it: the unwind then drops it, and the books say
+/// `created=2 dropped()=0 idle=2` with one object alive.
 #[test]
-fn weigh_panics_on_return() {
+fn weigh_panic_on_return_drops_and_counts_the_object() {
     let ledger = Ledger::new();
     let panic = Arc::new(AtomicBool::new(false));
     let pool = {
@@ -96,9 +98,15 @@ fn weigh_panics_on_return() {
     let (a, b) = (pool.get(), pool.get());
     drop(a);
     panic.store(true, SeqCst);
-    let _ = catch_unwind(AssertUnwindSafe(|| drop(b)));
+    let returned = catch_unwind(AssertUnwindSafe(|| drop(b)));
     panic.store(false, SeqCst);
-    assert_eq!(pool.stats().created, 2);
+    assert!(returned.is_ok(), "a guard's drop contains the panic");
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.created, stats.dropped_by_panic),
+        (2, 1),
+        "{stats:#?}"
+    );
     assert_idle_is_truthful(&pool, &ledger);
 }
 
@@ -117,10 +125,11 @@ impl Drop for Bomb {
     }
 }
 
-/// `T::drop` panics for every object a trim drops: the trim still drops
-/// (and counts) every stale object, then re-raises the first panic; a
-/// second panic never meets the first (which would abort), and the pool is
-/// consistent afterwards. Dropping the pool, a drop, contains the panic.
+/// `T::drop` panics for every object a trim drops: the trim, an explicit
+/// call, still drops (and counts) every stale object, then re-raises the
+/// first panic; a second panic never meets the first (which would abort),
+/// and the pool is consistent afterwards. Dropping the pool, a drop,
+/// contains the panic.
 #[test]
 fn panicking_drops_during_a_trim_are_all_counted() {
     let pool = Pool::builder().max_idle_per_thread(8).build(|| Bomb);

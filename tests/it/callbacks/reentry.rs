@@ -2,8 +2,8 @@
 //! `reset` calling `get` and `put`, `T::drop` getting, putting and trimming
 //! while the pool drops objects, a dropped object returning pooled children
 //! while another thread trims, and `weigh` using a pool new to the thread
-//! during `flush_local_all`. No deadlock, no corruption, every object
-//! accounted for (I7, I9).
+//! during `flush_local_all`. I7 (re-entry neither deadlocks nor corrupts
+//! the pool) and I9 (every object accounted for and dropped exactly once).
 
 use super::{assert_idle_is_truthful, drop_last, summary};
 use crate::child::isolated;
@@ -126,16 +126,17 @@ impl Drop for Hooked {
     }
 }
 
-/// Issue 12, reproduction 1: a `T::drop` run by the pool (the victim rule,
-/// applied when a `get` catches its thread up with trims) that trims and
-/// then puts 70 objects.
+/// A `T::drop` run by the pool (the victim rule, applied when a `get`
+/// catches its thread up with trims) that trims and then puts 70 objects:
+/// the `get` goes on from the state the drop left, every object is
+/// accounted for, and each is dropped exactly once.
 ///
-/// Before the fix, in a debug build: `get` went on with the epoch it read
-/// before the drop, refilled its private stack on top of the objects the
-/// drop had put there, failed `debug_assert!(false, "take - 1 <= limit")`
-/// inside a claim, and the unwind dropped objects already moved out of the
-/// ring a second time (glibc: "free(): double free detected", SIGABRT; under
-/// Miri, undefined behavior).
+/// Catches a `get` that goes on with the epoch it read before the drop: it
+/// refills its private stack on top of the objects the drop put there,
+/// breaking the shard's bound (in a debug build, the assertion
+/// `take - 1 <= limit` inside a claim), and the unwind drops objects already
+/// moved out of the ring a second time (glibc: "free(): double free
+/// detected", SIGABRT; under Miri, undefined behavior).
 #[test]
 fn drop_that_trims_and_puts_during_get() {
     isolated(
@@ -195,16 +196,17 @@ impl Drop for Node {
     }
 }
 
-/// Issue 12, reproduction 1, without any pool call in user code: an idle
-/// `Node` holding four pooled children (`max_idle_per_thread(3)`) goes stale,
-/// and a trim from another thread lands while the `get` that catches up drops
-/// it (a `BackgroundTrimmer` tick is such a trim; here the node's `Drop`
-/// waits for one on another thread, to make the timing certain).
+/// The same without any pool call in user code: an idle `Node` holding four
+/// pooled children (`max_idle_per_thread(3)`) goes stale, and a trim from
+/// another thread lands while the `get` that catches up drops it (a
+/// `BackgroundTrimmer` tick is such a trim; here the node's `Drop` waits for
+/// one on another thread, to make the timing certain). The children come
+/// back, every object is accounted for and dropped exactly once.
 ///
-/// Before the fix: the children's returns caught the shard up with the new
-/// trim, `get` went on with the older epoch and refilled its private stack on
-/// top of them: `take - 1 <= limit` panicked in a debug build, and the
-/// unwind double-dropped (SIGABRT).
+/// Catches a `get` that goes on with the older epoch after the children's
+/// returns caught the shard up with the new trim: it refills its private
+/// stack on top of them (`take - 1 <= limit` fails in a debug build), and
+/// the unwind drops objects twice (SIGABRT).
 #[test]
 fn stale_parent_dropped_while_another_thread_trims() {
     isolated(
@@ -258,6 +260,10 @@ fn stale_parent_dropped_while_another_thread_trims() {
 /// while the entry of a dropped pool is purged from it. Each of `c`'s three
 /// private objects is flushed to its shared list, where two trims from
 /// another thread drop them.
+///
+/// Catches a walk by index over the thread's list of pools: the re-entry
+/// shifts the list under it, `c` is skipped, and the trims drop none of its
+/// objects.
 #[test]
 fn flush_local_all_survives_callbacks_that_change_the_list() {
     let a: Pool<Vec<u8>> = Pool::new(Vec::new);

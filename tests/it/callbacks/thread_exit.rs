@@ -1,8 +1,9 @@
 //! What a thread's exit runs: its exit hook, which moves the thread's private
 //! objects to its shared list, and returns from `thread_local!` destructors,
 //! which may run before or after that hook. A panic escaping either aborts
-//! the process, so every callback panic there is contained and counted
-//! (I9), and an object returned there stays reachable (I6).
+//! the process, so every callback panic there is contained and counted (I9,
+//! no callback can make the pool abort), and an object returned there stays
+//! reachable (I6, a thread that exits strands nothing).
 
 use super::{assert_idle_is_truthful, drop_last, summary, weigh_panicking_when};
 use crate::child::{isolated, isolated_with_stderr};
@@ -13,37 +14,47 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::thread;
 
-/// Issue 12, reproduction 4a: `weigh` panics while a thread's exit hook moves
-/// its private objects to its shared list.
+/// `weigh` panics while a thread's exit hook moves its private objects to
+/// its shared list: the panic is contained, the object dropped and counted
+/// in `dropped_by_panic`.
 ///
-/// Before the fix: a panic in a thread-local destructor, so the process
-/// aborted ("thread local panicked on drop").
+/// Catches an exit hook that lets the panic out: a panic escaping a
+/// thread-local destructor aborts the process ("thread local panicked on
+/// drop").
 #[test]
-fn weigh_panics_in_exit_flush() {
-    isolated(module_path!(), "weigh_panics_in_exit_flush", || {
-        let ledger = Ledger::new();
-        let panic = Arc::new(AtomicBool::new(false));
-        let pool = {
-            let ledger = Arc::clone(&ledger);
-            Pool::builder()
-                .max_idle_bytes(1 << 20)
-                .weigh(weigh_panicking_when(&panic))
-                .build(move || ledger.make())
-        };
-        thread::scope(|s| {
-            s.spawn(|| {
-                drop(pool.get()); // to the private slot, unweighed
-                panic.store(true, SeqCst); // the exit flush weighs it
-            })
-            .join()
-            .unwrap();
-        });
-        panic.store(false, SeqCst);
-        let stats = pool.stats();
-        assert_eq!(stats.created, 1);
-        assert_idle_is_truthful(&pool, &ledger);
-        summary(&stats, &ledger)
-    });
+fn weigh_panic_in_the_exit_flush_is_contained() {
+    isolated(
+        module_path!(),
+        "weigh_panic_in_the_exit_flush_is_contained",
+        || {
+            let ledger = Ledger::new();
+            let panic = Arc::new(AtomicBool::new(false));
+            let pool = {
+                let ledger = Arc::clone(&ledger);
+                Pool::builder()
+                    .max_idle_bytes(1 << 20)
+                    .weigh(weigh_panicking_when(&panic))
+                    .build(move || ledger.make())
+            };
+            thread::scope(|s| {
+                s.spawn(|| {
+                    drop(pool.get()); // to the private slot, unweighed
+                    panic.store(true, SeqCst); // the exit flush weighs it
+                })
+                .join()
+                .unwrap();
+            });
+            panic.store(false, SeqCst);
+            let stats = pool.stats();
+            assert_eq!(stats.created, 1);
+            assert_eq!(
+                stats.dropped_by_panic, 1,
+                "the flush weighed it: {stats:#?}"
+            );
+            assert_idle_is_truthful(&pool, &ledger);
+            summary(&stats, &ledger)
+        },
+    );
 }
 
 /// An object whose `Drop` panics (once) while `panic` is set.
@@ -60,40 +71,45 @@ impl Drop for Brittle {
     }
 }
 
-/// Issue 12, reproduction 4b: `T::drop` panics while a thread's exit hook
-/// drops what it cannot keep (a zero byte budget keeps nothing shared).
+/// `T::drop` panics while a thread's exit hook drops what it cannot keep (a
+/// zero byte budget keeps nothing shared): the panic is contained and the
+/// object counted as dropped.
 ///
-/// Before the fix: a panic in a thread-local destructor, so the process
-/// aborted.
+/// Catches an exit hook that lets the panic out: a panic escaping a
+/// thread-local destructor aborts the process.
 #[test]
-fn drop_panics_in_exit_flush() {
-    isolated(module_path!(), "drop_panics_in_exit_flush", || {
-        let ledger = Ledger::new();
-        let panic = Arc::new(AtomicBool::new(false));
-        let pool = {
-            let (ledger, panic) = (Arc::clone(&ledger), Arc::clone(&panic));
-            Pool::builder().max_idle_bytes(0).build(move || Brittle {
-                _obj: ledger.make(),
-                panic: Arc::clone(&panic),
-            })
-        };
-        thread::scope(|s| {
-            s.spawn(|| {
-                drop(pool.get()); // to the private slot
-                panic.store(true, SeqCst); // the exit hook drops it
-            })
-            .join()
-            .unwrap();
-        });
-        let stats = pool.stats();
-        assert_eq!(
-            (stats.created, stats.dropped(), stats.idle),
-            (1, 1, 0),
-            "{stats:#?}"
-        );
-        assert_eq!(ledger.alive(), 0);
-        summary(&stats, &ledger)
-    });
+fn drop_panic_in_the_exit_flush_is_contained() {
+    isolated(
+        module_path!(),
+        "drop_panic_in_the_exit_flush_is_contained",
+        || {
+            let ledger = Ledger::new();
+            let panic = Arc::new(AtomicBool::new(false));
+            let pool = {
+                let (ledger, panic) = (Arc::clone(&ledger), Arc::clone(&panic));
+                Pool::builder().max_idle_bytes(0).build(move || Brittle {
+                    _obj: ledger.make(),
+                    panic: Arc::clone(&panic),
+                })
+            };
+            thread::scope(|s| {
+                s.spawn(|| {
+                    drop(pool.get()); // to the private slot
+                    panic.store(true, SeqCst); // the exit hook drops it
+                })
+                .join()
+                .unwrap();
+            });
+            let stats = pool.stats();
+            assert_eq!(
+                (stats.created, stats.dropped(), stats.idle),
+                (1, 1, 0),
+                "{stats:#?}"
+            );
+            assert_eq!(ledger.alive(), 0);
+            summary(&stats, &ledger)
+        },
+    );
 }
 
 thread_local! {
@@ -108,13 +124,19 @@ thread_local! {
 /// its shards through its own per-thread list, not through any other crate's
 /// thread-local, so the thread adopts a shard, its exit hook (registered
 /// during the destructors) flushes the object to the shared list, and
-/// another thread can take it. Nothing is printed: no panic is raised and
-/// caught on the way.
+/// another thread can take it (I6). Nothing is printed: no panic is raised
+/// and caught on the way.
+///
+/// Catches a return that looks its shard up through another crate's
+/// thread-local: that access panics once the other crate's state is gone;
+/// caught, the panic still prints a message and backtrace through the panic
+/// hook, which reads as a crash in a server's logs, and the object is
+/// dropped instead of kept.
 #[test]
-fn guard_dropped_by_a_thread_local_destructor() {
+fn guard_returned_by_a_thread_local_destructor_stays_reachable() {
     let (_, stderr) = isolated_with_stderr(
         module_path!(),
-        "guard_dropped_by_a_thread_local_destructor",
+        "guard_returned_by_a_thread_local_destructor_stays_reachable",
         || {
             let ledger = Ledger::new();
             let pool = Arc::new({
@@ -164,11 +186,16 @@ thread_local! {
 /// destructor, where a panic escaping aborts the process, so a guard's drop
 /// never lets a callback's panic out: the object is dropped and counted in
 /// `dropped_by_panic`, whatever order the destructors run in.
+///
+/// Catches a guard's drop that contains callback panics only once the
+/// thread's exit hook has started: here the destructor runs before the
+/// hook, so the panic escapes it and the process aborts ("thread local
+/// panicked on drop").
 #[test]
-fn reset_panics_in_a_thread_local_destructor() {
+fn reset_panic_in_a_thread_local_destructor_is_contained() {
     let (summary, _) = isolated_with_stderr(
         module_path!(),
-        "reset_panics_in_a_thread_local_destructor",
+        "reset_panic_in_a_thread_local_destructor_is_contained",
         || {
             let ledger = Ledger::new();
             let pool = Arc::new({

@@ -1,7 +1,8 @@
 //! A guard dropped while its thread unwinds from a panic in user code: the
 //! object may be half-updated, so it is dropped unless a reset policy
-//! accepts it, and no callback that panics during the unwind can abort the
-//! process (I7, I9).
+//! accepts it (I7, no half-updated object kept behind the policy's back),
+//! and no callback that panics during the unwind can abort the process (I9,
+//! no callback can make the pool abort).
 
 use super::{assert_idle_is_truthful, summary, weigh_panicking_when};
 use crate::child::isolated;
@@ -64,38 +65,48 @@ fn guard_dropped_during_unwind_goes_through_policy() {
     );
 }
 
-/// Issue 12, reproduction 4c: a guard dropped while its thread unwinds, with
-/// a reset policy that accepts it and a `weigh` that panics (the private
-/// slot is taken, so the return goes to the shared list, which weighs it).
+/// A guard dropped while its thread unwinds, with a reset policy that
+/// accepts it and a `weigh` that panics (the private slot is taken, so the
+/// return goes to the shared list, which weighs it): the `weigh` panic is
+/// contained, the user's panic is the one that surfaces, and every object is
+/// accounted for.
 ///
-/// Before the fix only `reset` was wrapped on this path: the `weigh` panic
-/// was a panic while panicking, and the process aborted.
+/// Catches a return that contains only `reset`'s panic during an unwind: the
+/// `weigh` panic is then a panic while panicking, and the process aborts.
 #[test]
-fn weigh_panics_while_unwinding() {
-    isolated(module_path!(), "weigh_panics_while_unwinding", || {
-        let ledger = Ledger::new();
-        let panic = Arc::new(AtomicBool::new(false));
-        let pool = {
-            let ledger = Arc::clone(&ledger);
-            Pool::builder()
-                .max_idle_bytes(1 << 20)
-                .reset(|_: &mut Obj| true)
-                .weigh(weigh_panicking_when(&panic))
-                .build(move || ledger.make())
-        };
-        let (a, b) = (pool.get(), pool.get());
-        drop(a); // the private slot
-        panic.store(true, SeqCst);
-        let result = catch_unwind(AssertUnwindSafe(|| {
-            let _b = b;
-            panic!("user code failed");
-        }));
-        panic.store(false, SeqCst);
-        let message = *result.unwrap_err().downcast::<&str>().unwrap();
-        assert_eq!(message, "user code failed", "the user's panic surfaces");
-        let stats = pool.stats();
-        assert_eq!(stats.created, 2);
-        assert_idle_is_truthful(&pool, &ledger);
-        summary(&stats, &ledger)
-    });
+fn weigh_panic_while_unwinding_is_contained() {
+    isolated(
+        module_path!(),
+        "weigh_panic_while_unwinding_is_contained",
+        || {
+            let ledger = Ledger::new();
+            let panic = Arc::new(AtomicBool::new(false));
+            let pool = {
+                let ledger = Arc::clone(&ledger);
+                Pool::builder()
+                    .max_idle_bytes(1 << 20)
+                    .reset(|_: &mut Obj| true)
+                    .weigh(weigh_panicking_when(&panic))
+                    .build(move || ledger.make())
+            };
+            let (a, b) = (pool.get(), pool.get());
+            drop(a); // the private slot
+            panic.store(true, SeqCst);
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                let _b = b;
+                panic!("user code failed");
+            }));
+            panic.store(false, SeqCst);
+            let message = *result.unwrap_err().downcast::<&str>().unwrap();
+            assert_eq!(message, "user code failed", "the user's panic surfaces");
+            let stats = pool.stats();
+            assert_eq!(stats.created, 2);
+            assert_eq!(
+                stats.dropped_by_panic, 1,
+                "the return weighed it: {stats:#?}"
+            );
+            assert_idle_is_truthful(&pool, &ledger);
+            summary(&stats, &ledger)
+        },
+    );
 }
