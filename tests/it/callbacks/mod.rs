@@ -8,9 +8,11 @@
 //! Every panicking callback has one outcome, decided by what ran it: an
 //! explicit call (`get` running `create`, `put` running `reset`, `trim`
 //! running `T::drop`) propagates the panic to its caller once the pool is
-//! consistent again; a drop (a guard's, the pool's, a thread's exit) contains
-//! it and counts the object in `dropped_by_panic`, since a panic escaping a
-//! drop aborts the process in a thread-local destructor or while unwinding.
+//! consistent again (unless the thread cannot unwind); a drop (a guard's,
+//! the pool's, a thread's exit) contains it, since a panic escaping a drop
+//! aborts the process in a thread-local destructor or while unwinding.
+//! Either way the object the callback was about is dropped and counted
+//! (`reset` and `weigh` panics in `dropped_by_panic`).
 //!
 //! - [`panics`]: each callback panicking where a call or a guard's drop ran it;
 //! - [`unwinding`]: guards dropped while their thread unwinds;
