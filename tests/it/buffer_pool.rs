@@ -349,8 +349,8 @@ fn two_trims_empty_every_class() {
 }
 
 /// `trim_all` reaches a `BufferPool`'s classes: each is a registered pool.
-#[test]
 /// (In a child process: `trim_all` trims every pool in the process.)
+#[test]
 fn trim_all_reaches_every_class() {
     crate::child::isolated(module_path!(), "trim_all_reaches_every_class", || {
         let _serial = serial();

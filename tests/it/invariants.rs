@@ -1,8 +1,15 @@
-//! The design's invariants, each proven by a test that would fail if it broke.
-//! (I3 is a performance property, checked by `benches/` and
-//! `scripts/fast_path_instructions.sh`; I5 is in `trim.rs`; I7 in
-//! `faults.rs`; I9 in `callback_faults.rs` and `fault_injection.rs`; I8 in
-//! `auto_traits.rs`.)
+//! The design's invariants I1 (one holder at a time), I2 (every object
+//! dropped exactly once), I4 (bounded retention) and I6 (a thread that exits
+//! strands nothing), each proven by a test that would fail if it broke.
+//!
+//! The others live with what they are about: I3 (the fast path does no
+//! atomic read-modify-write) is a performance property, checked by
+//! `benches/` and `scripts/fast_path_instructions.sh`; I5 (two trims release
+//! everything idle) in `trim.rs`; I7 (consistent after panics and re-entry)
+//! and I9 (no callback can abort, double-drop or lose an object) in
+//! `callbacks/` and, systematically, `fault_injection.rs`; I8 (the auto
+//! traits) in `auto_traits.rs`; I10 (bookkeeping bounded by use) in
+//! `tests/memory.rs`; I11 (cost independent of idle threads) in `scale.rs`.
 
 use crate::common::{Ledger, Obj, iters};
 use shardpool::{Pool, Stats};

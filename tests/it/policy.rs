@@ -1,5 +1,6 @@
 //! The ready-made reset policies: clear on return, reject capacity above a
-//! limit (the fix for Go's issue 23199), and weigh by capacity.
+//! limit (the fix for golang/go#23199: a buffer grown once for a huge request
+//! stays pooled and keeps its memory), and weigh by capacity.
 
 use shardpool::Pool;
 use shardpool::policy::{self, Recycle};

@@ -1,6 +1,6 @@
-//! I11: what a get costs does not grow with threads that have nothing to
-//! give, and what a pool keeps per thread is bounded by the threads alive at
-//! once. Timing lives in the `scale` benchmark; these tests prove the
+//! I11 (cost independent of idle threads): what a get costs does not grow
+//! with threads that have nothing to give, and what a pool keeps per thread
+//! is bounded by the threads alive at once. Timing lives in the `scale` benchmark; these tests prove the
 //! behaviour it times: with many idle shards a miss still creates (finding
 //! nothing), a steal still finds the one shard that has objects, and shards
 //! are reused, not accumulated, across thread churn, including churn whose
