@@ -73,7 +73,7 @@ cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
   echo
   echo '```text'
   "$target/perf/examples/compare" --workloads single,parallel,hold32,hold32x2 --threads 2,8 2>/dev/null |
-    sed -n '/^workload/,/^$/p'
+    sed -n '/^workload/,/^$/{/^$/!p}'
   echo '```'
   echo
   echo "## 3. fast_path (\`cargo bench --bench fast_path\`, criterion median)"

@@ -3,9 +3,10 @@
 # `stats` with K = 0, 1, 64, 512, 2048, 4096 idle shards (live threads that
 # used the pool once), and a `pooling(false)` get at K = 0 for comparison.
 #
-#   scripts/scale_table.sh            # writes docs/perf/scale.md
-#   scripts/scale_table.sh --before   # writes docs/perf/scale-before.md (keep it across a core change)
-#   scripts/scale_table.sh --out FILE # writes FILE
+#   scripts/scale_table.sh            # writes docs/perf/scale.{md,tsv,svg}; the chart has the
+#                                     # rows of docs/perf/scale-before.tsv dashed, if it exists
+#   scripts/scale_table.sh --before   # writes docs/perf/scale-before.{md,tsv,svg} (keep them
+#                                     # across a core change)
 #
 # Runs `benchmarks/examples/scale.rs` (the fixture: benchmarks/benches/scale_fixture/mod.rs),
 # built with `--profile perf` (fat LTO, one codegen unit); extra arguments after
@@ -15,28 +16,33 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
-out=docs/perf/scale.md
+name=scale
 args=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --before) out=docs/perf/scale-before.md ;;
-    --out) out=$2; shift ;;
+    --before) name=scale-before ;;
     --) shift; args=("$@"); break ;;
     *) echo "scale_table.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
-mkdir -p "$(dirname "$out")"
+dir=docs/perf
+out=$dir/$name.md
+files=(--tsv "$dir/$name.tsv" --svg "$dir/$name.svg")
+if [ $name = scale ] && [ -f $dir/scale-before.tsv ]; then
+  files+=(--before $dir/scale-before.tsv)
+fi
+mkdir -p "$dir"
 cargo build -q --profile perf -p shardpool-benchmarks --example scale
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
 {
   echo "<!-- Generated: do not edit. Rerun the command below to refresh. -->"
-  echo "Command: \`scripts/scale_table.sh$([ "$out" = docs/perf/scale-before.md ] && echo ' --before')${args[*]:+ -- ${args[*]}}\` (runs \`scale${args[*]:+ ${args[*]}}\`, built with \`--profile perf\`: fat LTO, one codegen unit)."
-  echo "Started: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks examples || echo ' (with uncommitted changes)')."
+  echo "Command: \`scripts/scale_table.sh$([ $name = scale-before ] && echo ' --before')${args[*]:+ -- ${args[*]}}\` (runs \`scale ${files[*]}${args[*]:+ ${args[*]}}\`, built with \`--profile perf\`: fat LTO, one codegen unit). Chart: [\`$name.svg\`]($name.svg)."
+  echo "Started: $(date -u '+%Y-%m-%d %H:%M UTC'). Commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src benchmarks examples || echo ' (with uncommitted changes)'); the pool's code (\`src/\`) as last changed in $(git log -1 --format=%h -- src)."
   echo "Machine: ${cpu}, $(nproc) CPUs (shared with other work), ${mem}, \`ulimit -u\` $(ulimit -u), Linux $(uname -r), $(rustc -V)."
   echo
-  "$target/perf/examples/scale" "${args[@]}"
+  "$target/perf/examples/scale" "${files[@]}" "${args[@]}"
 } >"$out.tmp"
 mv "$out.tmp" "$out"
-echo "wrote $out"
+echo "wrote $out $dir/$name.tsv $dir/$name.svg"

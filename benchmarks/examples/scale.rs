@@ -7,7 +7,12 @@
 //!
 //! ```text
 //! scale [--ks 0,1,64,512,2048,4096] [--runs 15] [--ms 1]
+//!       [--tsv FILE] [--svg FILE] [--before FILE.tsv]
 //! ```
+//!
+//! `--tsv` writes the rows (`K`, measure, ns) for a later `--before`;
+//! `--svg` draws miss, steal, trim and stats against K (log scale), with
+//! the rows of `--before` (an earlier `--tsv`) dashed beside them.
 //!
 //! `--runs`: runs per measurement, the fastest is shown (on a machine shared
 //! with other work, more runs leave out more of its interference); `--ms`:
@@ -30,6 +35,9 @@ struct Options {
     ks: Vec<usize>,
     runs: usize,
     span: Duration,
+    tsv: Option<String>,
+    svg: Option<String>,
+    before: Option<String>,
 }
 
 fn parse() -> Result<Options, String> {
@@ -37,6 +45,9 @@ fn parse() -> Result<Options, String> {
         ks: vec![0, 1, 64, 512, 2048, 4096],
         runs: 15,
         span: Duration::from_millis(1),
+        tsv: None,
+        svg: None,
+        before: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -54,6 +65,9 @@ fn parse() -> Result<Options, String> {
             }
             "--runs" => o.runs = number(&value()?)?.max(1),
             "--ms" => o.span = Duration::from_millis(number(&value()?)?.max(1) as u64),
+            "--tsv" => o.tsv = Some(value()?),
+            "--svg" => o.svg = Some(value()?),
+            "--before" => o.before = Some(value()?),
             "-h" | "--help" => return Err("see the source's docs".into()),
             other => return Err(format!("unknown option `{other}`")),
         }
@@ -174,7 +188,173 @@ fn main() -> ExitCode {
     drop(idle);
     eprintln!("\r\x1b[2Kscale: done");
     print(&o, &rows, creates);
+    let series = series(&rows);
+    if let Some(path) = &o.tsv {
+        let mut tsv = String::new();
+        for (name, points) in &series {
+            for (k, v) in points {
+                tsv.push_str(&format!("{k}\t{name}\t{v:.1}\n"));
+            }
+        }
+        if let Err(e) = std::fs::write(path, tsv) {
+            eprintln!("scale: {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    if let Some(path) = &o.svg {
+        let before = match o.before.as_deref().map(read_tsv).transpose() {
+            Ok(before) => before,
+            Err(e) => {
+                eprintln!("scale: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if let Err(e) = std::fs::write(path, svg(&series, before.as_ref())) {
+            eprintln!("scale: {path}: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// (measure, [(K, ns)]) for each line of the chart.
+type Series = Vec<(String, Vec<(usize, f64)>)>;
+
+const MEASURES: [&str; 4] = ["miss", "steal", "trim", "stats"];
+
+fn series(rows: &[Row]) -> Series {
+    let pick: [fn(&Row) -> f64; 4] = [|r| r.miss, |r| r.steal, |r| r.trim, |r| r.stats];
+    MEASURES
+        .iter()
+        .zip(pick)
+        .map(|(name, f)| (name.to_string(), rows.iter().map(|r| (r.k, f(r))).collect()))
+        .collect()
+}
+
+fn read_tsv(path: &str) -> Result<Series, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut out: Series = MEASURES
+        .iter()
+        .map(|m| (m.to_string(), Vec::new()))
+        .collect();
+    for line in text.lines() {
+        let mut f = line.split('\t');
+        let (Some(k), Some(name), Some(v)) = (f.next(), f.next(), f.next()) else {
+            return Err(format!("{path}: bad line `{line}`"));
+        };
+        let (k, v) = (
+            k.parse().map_err(|_| format!("{path}: bad K `{k}`"))?,
+            v.parse().map_err(|_| format!("{path}: bad ns `{v}`"))?,
+        );
+        if let Some((_, points)) = out.iter_mut().find(|(n, _)| n == name) {
+            points.push((k, v));
+        }
+    }
+    Ok(out)
+}
+
+/// A line chart: ns (log scale) against K (one column per K measured),
+/// one colour per measure; `before`'s lines dashed.
+fn svg(now: &Series, before: Option<&Series>) -> String {
+    let (w, h, left, right, top, bottom) = (720.0, 420.0, 70.0, 150.0, 30.0, 50.0);
+    let mut ks: Vec<usize> = now
+        .iter()
+        .flat_map(|(_, p)| p.iter().map(|&(k, _)| k))
+        .collect();
+    ks.sort_unstable();
+    ks.dedup();
+    let all = now.iter().chain(before.into_iter().flatten());
+    let values: Vec<f64> = all.flat_map(|(_, p)| p.iter().map(|&(_, v)| v)).collect();
+    let lo = values
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, f64::min)
+        .max(1.0)
+        .log10()
+        .floor();
+    let hi = values
+        .iter()
+        .copied()
+        .fold(1.0, f64::max)
+        .log10()
+        .ceil()
+        .max(lo + 1.0);
+    let x = |k: usize| {
+        let i = ks.iter().position(|&x| x == k).unwrap_or(0) as f64;
+        left + i * (w - left - right) / (ks.len().max(2) - 1) as f64
+    };
+    let y = |v: f64| top + (hi - v.max(1.0).log10()) / (hi - lo) * (h - top - bottom);
+    let colors = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"];
+    let mut out = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" \
+         font-family=\"sans-serif\" font-size=\"12\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+    );
+    for e in lo as i32..=hi as i32 {
+        let yy = y(10f64.powi(e));
+        let label = match e {
+            0..=2 => format!("{} ns", 10u64.pow(e as u32)),
+            3..=5 => format!("{} µs", 10u64.pow(e as u32 - 3)),
+            _ => format!("{} ms", 10u64.pow(e as u32 - 6)),
+        };
+        out += &format!(
+            "<line x1=\"{left}\" y1=\"{yy:.1}\" x2=\"{:.1}\" y2=\"{yy:.1}\" stroke=\"#ddd\"/>\n\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{label}</text>\n",
+            w - right,
+            left - 6.0,
+            yy + 4.0
+        );
+    }
+    for &k in &ks {
+        out += &format!(
+            "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{k}</text>\n",
+            x(k),
+            h - bottom + 18.0
+        );
+    }
+    out += &format!(
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">idle shards K (one column each)</text>\n\
+         <text x=\"{left}\" y=\"{:.1}\">time per operation, log scale: miss, steal = one get; \
+         trim, stats = one call</text>\n",
+        (left + w - right) / 2.0,
+        h - 12.0,
+        top - 12.0
+    );
+    let mut legend = 0;
+    for (set, dash) in [(Some(now), ""), (before, " stroke-dasharray=\"5,4\"")] {
+        let Some(set) = set else { continue };
+        for (i, (name, points)) in set.iter().enumerate() {
+            let points: Vec<String> = points
+                .iter()
+                .filter(|(k, _)| ks.contains(k))
+                .map(|&(k, v)| format!("{:.1},{:.1}", x(k), y(v)))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            let color = colors[i % colors.len()];
+            out += &format!(
+                "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"{dash} points=\"{}\"/>\n",
+                points.join(" ")
+            );
+            let ly = top + 10.0 + 18.0 * legend as f64;
+            let label = if dash.is_empty() {
+                name.clone()
+            } else {
+                format!("{name} (before)")
+            };
+            out += &format!(
+                "<line x1=\"{:.1}\" y1=\"{ly:.1}\" x2=\"{:.1}\" y2=\"{ly:.1}\" stroke=\"{color}\" \
+                 stroke-width=\"2\"{dash}/>\n<text x=\"{:.1}\" y=\"{:.1}\">{label}</text>\n",
+                w - right + 12.0,
+                w - right + 36.0,
+                w - right + 42.0,
+                ly + 4.0
+            );
+            legend += 1;
+        }
+    }
+    out + "</svg>\n"
 }
 
 fn print(o: &Options, rows: &[Row], creates: Option<(f64, f64, f64)>) {
