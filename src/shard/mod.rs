@@ -154,7 +154,10 @@ impl<T> Drop for Shard<T> {
         self.private.with_mut(|private| {
             // SAFETY: `&mut self`: no other reference to `Private` exists, and
             // `height` is the stack's height.
-            unsafe { (*private).remove_bottom(height, height, |value, _| drop(value)) };
+            unsafe {
+                (*private).settle(height);
+                (*private).remove_bottom(height, height, |value, _| drop(value));
+            }
         });
     }
 }
@@ -302,7 +305,7 @@ impl<'a, T> Owner<'a, T> {
                     return None;
                 }
                 // SAFETY: `0 < height <= capacity`; we lower it right below.
-                Some(private.take(height))
+                Some(private.pop(height))
             })
         }?;
         self.shard.pops.set(pops + 1);
@@ -322,7 +325,7 @@ impl<'a, T> Owner<'a, T> {
                     return Err(value);
                 }
                 // SAFETY: `height < limit <= capacity`; we raise it right below.
-                private.put(height, value, epoch);
+                private.push(height, value, epoch);
                 Ok(())
             })
         }?;
@@ -340,6 +343,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code (ring pushes are ours).
         let kept = unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 if height + self.shard.ring.len() >= self.shard.capacity {
                     return Err(value);
                 }
@@ -386,6 +391,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 private.limit = self.limit_now(private);
                 if height >= private.limit {
                     return Err(value);
@@ -438,6 +445,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code (`pick` is ours).
         let taken = unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 let index = private.stamps(height).iter().position(|&s| pick(s))?;
                 self.shard.counters.moved_out.bump();
                 // SAFETY: `index < height <= capacity`; lowered right below.
@@ -485,6 +494,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         let placed = unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 // Ring to stack keeps the shard's total, so only the stack's
                 // room limits the batch: one for the caller plus what fits.
                 let room = private.capacity().saturating_sub(height);
@@ -532,6 +543,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         let placed = unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 let limit = self.limit_now(private);
                 let take = (claim.claim.len().div_ceil(2)).min(limit.saturating_sub(height) + 1);
                 let mut placed = 0;
