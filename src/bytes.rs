@@ -61,9 +61,8 @@ impl OwnedPooled<Vec<u8>> {
     ///
     /// ```
     /// use shardpool::Pool;
-    /// use std::sync::Arc;
     ///
-    /// let pool = Arc::new(Pool::builder().recycle(64 << 10).build(|| Vec::with_capacity(4096)));
+    /// let pool = Pool::builder().recycle(64 << 10).build(|| Vec::with_capacity(4096));
     /// let mut buf = pool.get_owned();
     /// buf.extend_from_slice(b"HTTP/1.1 200 OK\r\n\r\nhello");
     /// let at = buf.as_ptr();
@@ -100,9 +99,8 @@ impl OwnedPooled<BytesMut> {
     /// ```
     /// use bytes::{BufMut, BytesMut};
     /// use shardpool::Pool;
-    /// use std::sync::Arc;
     ///
-    /// let pool = Arc::new(Pool::builder().recycle(64 << 10).build(|| BytesMut::with_capacity(4096)));
+    /// let pool = Pool::builder().recycle(64 << 10).build(|| BytesMut::with_capacity(4096));
     /// let mut buf = pool.get_owned();
     /// buf.put_slice(b"{\"ok\":true}");
     /// let frame: bytes::Bytes = buf.into_bytes();
@@ -130,14 +128,13 @@ impl OwnedPooledBuf {
     /// ```
     /// use shardpool::BufferPool;
     /// use std::io::Write;
-    /// use std::sync::Arc;
     ///
-    /// let pool = Arc::new(BufferPool::new());
+    /// let pool = BufferPool::new();
     /// let mut buf = pool.get_owned(3000);
     /// write!(buf, "{{\"items\":[{}]}}", 42).unwrap();
     /// let body: bytes::Bytes = buf.into_bytes();
     /// assert_eq!(&body[..], b"{\"items\":[42]}");
-    /// drop(pool); // the `Bytes` keeps the pool's state alive
+    /// drop(pool); // the last handle: the `Bytes` keeps the pool's state alive
     /// drop(body); // the buffer returns to it; the state is freed with it
     /// ```
     #[cfg_attr(docsrs, doc(cfg(feature = "bytes")))]

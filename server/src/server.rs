@@ -188,14 +188,15 @@ fn new_out_buf() -> Vec<u8> {
 /// a bound. In `fresh` mode all are pass-through (`pooling(false)`): same
 /// guards, same counters, no reuse.
 struct Pools {
-    /// Held in an `Arc` so its guards can be `OwnedPooled` ('static, Send).
-    read: Arc<Pool<Vec<u8>>>,
+    /// Taken with `get_owned`: its guards are `OwnedPooled` ('static, Send),
+    /// so a connection's buffer moves into the connection's task.
+    read: Pool<Vec<u8>>,
     request: Pool<Request>,
     out: Pool<Vec<u8>>,
     /// Size classes, since built bodies range from a few bytes to a
-    /// compressed 64 KiB; in an `Arc` for `OwnedPooledBuf`s, which
+    /// compressed 64 KiB. Its guards are `OwnedPooledBuf`s, which
     /// `into_bytes` needs ('static: a `Bytes` may outlive the request).
-    body: Arc<BufferPool>,
+    body: BufferPool,
     /// Deflate state, rewound by `Compress::reset` on return.
     gzip: Pool<Compress>,
 }
@@ -207,15 +208,13 @@ impl Pools {
         Pools {
             // One read buffer per open connection: keep enough idle for a
             // wave of reconnects, and bound them in bytes as well.
-            read: Arc::new(
-                Pool::builder()
-                    .name(name("read"))
-                    .pooling(pooling)
-                    .recycle(read_limit(config))
-                    .max_idle_per_thread(128)
-                    .max_idle_bytes(8 << 20)
-                    .build(new_read_buf),
-            ),
+            read: Pool::builder()
+                .name(name("read"))
+                .pooling(pooling)
+                .recycle(read_limit(config))
+                .max_idle_per_thread(128)
+                .max_idle_bytes(8 << 20)
+                .build(new_read_buf),
             request: Pool::builder()
                 .name(name("request"))
                 .pooling(pooling)
@@ -226,14 +225,12 @@ impl Pools {
                 .pooling(pooling)
                 .recycle(OUT_KEEP_BYTES)
                 .build(new_out_buf),
-            body: Arc::new(
-                BufferPool::builder()
-                    .name(name("body"))
-                    .pooling(pooling)
-                    .max_class_size(BODY_MAX_CLASS)
-                    .max_idle_bytes(8 << 20)
-                    .build(),
-            ),
+            body: BufferPool::builder()
+                .name(name("body"))
+                .pooling(pooling)
+                .max_class_size(BODY_MAX_CLASS)
+                .max_idle_bytes(8 << 20)
+                .build(),
             gzip: Pool::builder()
                 .name(name("gzip"))
                 .pooling(pooling)

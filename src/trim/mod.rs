@@ -19,21 +19,16 @@
 
 pub(crate) mod background;
 pub(crate) mod interval;
+#[cfg(feature = "pressure")]
 pub(crate) mod pressure;
 pub(crate) mod registry;
 
-use crate::inner::Inner;
-use crate::shard::Owner;
+use crate::pool::Inner;
+use crate::shard::directory::Set;
 use crate::shard::ring::Entry;
+use crate::shard::{Owner, SharedClaim, is_stale};
 use crate::sync::Ordering;
 use crate::unwind::Dropper;
-
-/// Whether an object stamped `stamp` has been idle through two trims by `epoch`.
-/// (`stamp` may exceed `epoch` when the caller's view of the epoch is older
-/// than the thread that stamped; such an object is fresh.)
-pub(crate) fn is_stale(stamp: u64, epoch: u64) -> bool {
-    epoch.saturating_sub(stamp) >= 2
-}
 
 impl<T: Send + 'static> Inner<T> {
     /// One trim: advance the epoch, then drop what has been idle through two.
@@ -57,20 +52,32 @@ impl<T: Send + 'static> Inner<T> {
     }
 
     /// Applies the victim rule for `epoch` to the caller's private stack and
-    /// to every shared list.
+    /// to every shared list that holds anything: the members of the
+    /// stealable set, so its cost follows the lists with objects, not the
+    /// shards (a ring that holds objects is in the set once the thread that
+    /// filled it has published; one filled during the sweep may wait for
+    /// the next trim, as it would behind a claim).
     fn sweep(&self, epoch: u64) -> u64 {
         let mut drops = Dropper::default();
         let mut dropped = 0;
-        if let Some(owner) = self.owned() {
-            dropped += self.catch_up(owner, &mut drops).1;
+        if let Some(owner) = self.owned_shard() {
+            dropped += self.catch_up(&owner, &mut drops);
         }
         let mut stale = Vec::new();
-        for shard in self.shards.iter() {
-            let mut claim = shard.ring.claim();
-            claim.extract_if(|entry| is_stale(entry.stamp, epoch), &mut stale);
+        self.shards.find(Set::Stealable, 0, |index| {
+            let Some(shard) = self.shards.get(index) else {
+                return false;
+            };
+            let mut claim = SharedClaim::wait(shard, &self.shards);
+            claim
+                .claim
+                .extract_if(|entry| is_stale(entry.stamp, epoch), &mut stale);
             drop(claim);
+            // User code (`T::drop`), outside the claim; it may add members
+            // to the set as the walk goes on, which is fine.
             dropped += self.discard(&mut stale, &mut drops);
-        }
+            false
+        });
         drops.finish();
         dropped
     }
@@ -92,17 +99,22 @@ impl<T: Send + 'static> Inner<T> {
 
     /// Brings the calling thread's shard up to date with every trim so far:
     /// drops its stale private objects and, when the epoch moved, frees its
-    /// shared list's storage if the list is empty. Returns the owner and the
-    /// number of objects dropped.
+    /// shared list's storage if the list is empty. Returns the number of
+    /// objects dropped.
     ///
     /// Each object is dropped outside any borrow, and the epoch is read again
-    /// after each: `T::drop` may use the pool, even trim it (issue 12: code
-    /// that kept the epoch read before a drop double-dropped).
-    pub(crate) fn catch_up<'a>(
-        &'a self,
-        owner: Owner<'a, T>,
-        drops: &mut Dropper,
-    ) -> (Owner<'a, T>, u64) {
+    /// after each: `T::drop` may use the pool, even trim it, and code that
+    /// kept an epoch read before such a drop would act on a stale one.
+    #[inline]
+    pub(crate) fn catch_up(&self, owner: &Owner<'_, T>, drops: &mut Dropper) -> u64 {
+        if owner.seen_epoch() >= self.epoch() {
+            return 0;
+        }
+        self.catch_up_slow(owner, drops)
+    }
+
+    #[cold]
+    fn catch_up_slow(&self, owner: &Owner<'_, T>, drops: &mut Dropper) -> u64 {
         let mut dropped = 0;
         let mut moved = false;
         loop {
@@ -111,18 +123,17 @@ impl<T: Send + 'static> Inner<T> {
                 break;
             }
             moved = true;
-            while let Some((value, _)) = owner.remove_where(|stamp| is_stale(stamp, epoch)) {
-                let counters = &owner.shard().counters;
-                counters.dropped_by_trim.bump();
+            while let Some(value) = owner.take_stale(epoch) {
+                owner.counters().dropped_by_trim.bump();
                 dropped += 1;
                 drops.drop(value);
             }
-            owner.set_seen_epoch(epoch);
+            owner.caught_up_with(epoch);
         }
         if moved {
-            owner.ring().release_if_empty();
+            owner.release_storage_if_empty();
         }
-        (owner, dropped)
+        dropped
     }
 
     /// Trims if automatic trimming is on and an interval has passed.

@@ -31,26 +31,20 @@ fn assert_accounted(stats: &Stats, live: u64) {
     );
 }
 
-fn vec_pool() -> Arc<Pool<Vec<u8>>> {
-    Arc::new(
-        Pool::builder()
-            .recycle(64 << 10)
-            .build(|| Vec::with_capacity(256)),
-    )
+fn vec_pool() -> Pool<Vec<u8>> {
+    Pool::builder()
+        .recycle(64 << 10)
+        .build(|| Vec::with_capacity(256))
 }
 
-fn bytes_mut_pool() -> Arc<Pool<BytesMut>> {
-    Arc::new(
-        Pool::builder()
-            .recycle(64 << 10)
-            .build(|| BytesMut::with_capacity(256)),
-    )
+fn bytes_mut_pool() -> Pool<BytesMut> {
+    Pool::builder()
+        .recycle(64 << 10)
+        .build(|| BytesMut::with_capacity(256))
 }
 
-/// Pools hold the `BufferPool` in an `Arc`, which works whether `get_owned`
-/// takes `self: &Arc<Self>` or `&self`.
-fn buffer_pool() -> Arc<BufferPool> {
-    Arc::new(BufferPool::builder().min_class_size(64).build())
+fn buffer_pool() -> BufferPool {
+    BufferPool::builder().min_class_size(64).build()
 }
 
 #[test]
@@ -93,15 +87,13 @@ fn the_last_clone_returns_the_buffer_once_on_another_thread() {
     const THREADS: usize = 4;
     let resets = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&resets);
-    let pool = Arc::new(
-        Pool::builder()
-            .reset(move |b: &mut Vec<u8>| {
-                counted.fetch_add(1, SeqCst);
-                b.clear();
-                true
-            })
-            .build(|| Vec::with_capacity(256)),
-    );
+    let pool = Pool::builder()
+        .reset(move |b: &mut Vec<u8>| {
+            counted.fetch_add(1, SeqCst);
+            b.clear();
+            true
+        })
+        .build(|| Vec::with_capacity(256));
     let mut buf = pool.get_owned();
     buf.extend((0..200).map(|i| i as u8));
     let at = buf.as_ptr();
@@ -138,7 +130,7 @@ fn the_last_clone_returns_the_buffer_once_on_another_thread() {
 #[test]
 fn the_reset_policy_decides_as_for_any_return() {
     // Grown past the recycle limit while out: dropped when the last clone goes.
-    let pool = Arc::new(Pool::builder().recycle(1024).build(Vec::<u8>::new));
+    let pool = Pool::builder().recycle(1024).build(Vec::<u8>::new);
     let mut buf = pool.get_owned();
     buf.resize(4096, 7);
     let bytes = buf.into_bytes();
@@ -172,16 +164,14 @@ fn bytes_outlive_every_handle_to_the_pool() {
     let name = "it-bytes-outlive-pool";
     let resets = Arc::new(AtomicUsize::new(0));
     let counted = Arc::clone(&resets);
-    let pool = Arc::new(
-        Pool::builder()
-            .name(name)
-            .reset(move |b: &mut Vec<u8>| {
-                counted.fetch_add(1, SeqCst);
-                b.clear();
-                true
-            })
-            .build(|| Vec::with_capacity(64)),
-    );
+    let pool = Pool::builder()
+        .name(name)
+        .reset(move |b: &mut Vec<u8>| {
+            counted.fetch_add(1, SeqCst);
+            b.clear();
+            true
+        })
+        .build(|| Vec::with_capacity(64));
     let mut buf = pool.get_owned();
     buf.extend_from_slice(b"still here");
     let bytes = buf.into_bytes();
@@ -199,7 +189,7 @@ fn bytes_outlive_every_handle_to_the_pool() {
 
     // A `BufferPool` likewise.
     let name = "it-bytes-outlive-buffers";
-    let buffers = Arc::new(BufferPool::builder().name(name).build());
+    let buffers = BufferPool::builder().name(name).build();
     let mut buf = buffers.get_owned(3000);
     buf.extend_from_slice(b"{\"k\":1}");
     let bytes = buf.into_bytes();
@@ -270,9 +260,9 @@ struct Handle {
 
 /// The three pools and the model.
 struct Model {
-    vec: Arc<Pool<Vec<u8>>>,
-    buffers: Arc<BufferPool>,
-    bytes_mut: Arc<Pool<BytesMut>>,
+    vec: Pool<Vec<u8>>,
+    buffers: BufferPool,
+    bytes_mut: Pool<BytesMut>,
     /// The source of each buffer taken.
     buffer_of: Vec<Source>,
     handles: Vec<Handle>,
