@@ -144,6 +144,9 @@ MUTANTS = [
             .is_ok()""", """        self.owner.store(token, Ordering::Relaxed);
         true""")],
      ["newcomers_adopt_vacant_shards"]),
+    ("a vacant shard's owner reads as a new thread's token", SHARD,
+     [("pub(crate) const NO_OWNER: u64 = u64::MAX;", "pub(crate) const NO_OWNER: u64 = 0;")],
+     ["fresh_thread_returns_a_guard_while_another_adopts_its_home"]),
     ("exit hook keeps the shard cache", EXIT,
      [("    crate::shard::cache::clear();\n", "")],
      ["vacant_shard_adopted_while_its_owner_exits"]),
