@@ -140,7 +140,7 @@ MUTANTS = [
      ["vacant_shard_adopted_while_its_owner_exits"]),
     ("adoption without the CAS", SHARD,
      [("""        self.owner
-            .compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(NO_OWNER, token, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()""", """        self.owner.store(token, Ordering::Relaxed);
         true""")],
      ["newcomers_adopt_vacant_shards"]),
