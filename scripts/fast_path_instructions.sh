@@ -68,7 +68,7 @@ boxed=$(per_op "$bin" floor-boxed single)
 floor1=$(per_op "$bin" floor single)
 ratio=$(python3 -c "print(f'{$boxed/$floor1:.2f}')")
 if $md; then
-  printf '| single | floor-boxed (bare loop over Box<Vec<u8>>; not the floor) | %.1f | %sx |\n' "$boxed" "$ratio"
+  printf '| single | floor-boxed (bare loop over `Box<Vec<u8>>`; not the floor) | %.1f | %sx |\n' "$boxed" "$ratio"
 else
   printf '%-8s %-13s %12.1f %8s\n' single floor-boxed "$boxed" "$ratio"
 fi

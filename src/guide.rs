@@ -1,0 +1,67 @@
+//! Guides: running pools in production, how idle memory goes back, and the
+//! measurements. Each page is a file of the repository's `docs/` folder,
+//! shown here as it is.
+//!
+//! * [`production`]: names and [`stats_all`](crate::stats_all), metrics,
+//!   pass-through A/B, [`Pool::clear`](crate::Pool::clear), the idle-worker
+//!   flush, buffer policies.
+//! * [`memory`]: resident memory through a burst and two trims,
+//!   [`release_to_os`](crate::release_to_os), memory-pressure trimming,
+//!   allocators.
+//! * [`performance`]: every workload, every peer pool and allocator,
+//!   instruction counts; [`perf`] holds the generated tables it quotes.
+//!
+//! The design and the reasons behind it are on the
+//! [`implementation`](crate::implementation) page.
+//!
+//! These pages name the commands that produced their numbers
+//! (`scripts/perf_tables.sh`, `scripts/rss_table.sh`, the comparison suite in
+//! `benchmarks/`, the example server in `server/`). Those are in the
+//! repository, not in the published crate; the crate's own tests and
+//! examples (`cargo test`, `cargo run --release --example compare`) run from
+//! either.
+
+// How the pages link each other: the markdown files use reference-style
+// links (`[text][spread]`) whose definitions at the end of each file are
+// relative paths, right for a reader of the repository. Here each page is
+// preceded by definitions of the same labels as intra-doc paths; in markdown
+// the first definition of a label wins, so on docs.rs the links go to these
+// modules, and rustdoc checks that they resolve.
+
+#[doc = include_str!("../docs/production.md")]
+pub mod production {}
+
+#[doc = "[rss]: crate::guide::perf::rss"]
+#[doc = ""]
+#[doc = include_str!("../docs/memory.md")]
+pub mod memory {}
+
+#[doc = "[spread]: crate::guide::perf::spread"]
+#[doc = "[tables]: crate::guide::perf::tables"]
+#[doc = ""]
+#[doc = include_str!("../docs/performance.md")]
+pub mod performance {}
+
+/// The generated tables the [`performance`] and
+/// [`memory`] pages quote, each with the command, commit and
+/// machine that produced it. `tests/doc_numbers.rs` fails if a table on
+/// those pages, or in the README, is not found verbatim in one of these.
+pub mod perf {
+    /// shardpool's time over the floor's, floor-boxed's and the fastest
+    /// peer's in three full runs, and their medians.
+    ///
+    #[doc = include_str!("../docs/perf/spread.md")]
+    pub mod spread {}
+
+    /// Every workload against the floor, every peer pool and fresh
+    /// allocation, in one run.
+    ///
+    #[doc = include_str!("../docs/perf/tables.md")]
+    pub mod tables {}
+
+    /// Resident memory through a burst and two trims, for each allocator and
+    /// each way of giving memory back.
+    ///
+    #[doc = include_str!("../docs/perf/rss.md")]
+    pub mod rss {}
+}
