@@ -1,19 +1,23 @@
-//! The fast-path targets of the core (issue 11), each against the floor:
-//! `single`, `parallel2`, `threads8` (8 threads; on the 2-core development
-//! machine, oversubscribed), `hold32`, `hold32x2`. Reported time is per
-//! get+put per thread. Run: `cargo bench --bench fast_path` (add
-//! `--profile perf` for fat LTO and one codegen unit, as docs/performance.md).
+//! The fast-path workloads, each against the floors: `single`, `parallel2`,
+//! `threads8` (8 threads; on a 2-core machine, oversubscribed), `hold32`,
+//! `hold32x2`. Reported time is per get+put per thread. Run:
+//! `cargo bench --bench fast_path` (add `--profile perf` for fat LTO and one
+//! codegen unit, as docs/performance.md).
 //!
-//! Every loop is in `benchmarks/benches/common/user.rs`. Object: a 4 KiB
-//! `Vec<u8>`; the work: `extend_from_slice(black_box(&PAYLOAD))` (64 bytes).
+//! Every loop is in `examples/common/user.rs`. Object: a 4 KiB `Vec<u8>`;
+//! the work: `extend_from_slice(black_box(&PAYLOAD))` (64 bytes).
 //!
-//! * `floor`: the bare loop on a `thread_local!` `RefCell<Vec<Vec<u8>>>`,
-//!   per operation: pop (create on a miss) → work → `black_box(&mut b)` →
-//!   `clear()` → push. `hold32`: pop 32 (work on each), then clear and push 32.
+//! * `floor` and `free-list`: two bare loops on a `thread_local!`
+//!   `RefCell<Vec<Vec<u8>>>`. `floor` uses the list inline: pop (create on a
+//!   miss) → work → `black_box` of the bytes → `clear()` → push. `free-list`
+//!   puts it behind a small struct whose `#[inline]` `get` pops or creates
+//!   and whose `put` clears and pushes if fewer than 256 are idle, with
+//!   `black_box(&mut v)` between. The floor is the faster of the two.
+//!   `hold32`: 32 gets (work on each), then 32 returns.
 //! * `floor-boxed` (not the floor): the same bare loop on a free list of
 //!   `Box<Vec<u8>>`; only a one-word handle moves (the bound for a pool of
 //!   pointer-stable objects).
-//! * `floor-guard`: the same free list behind a drop guard (a `ManuallyDrop`
+//! * `floor-guard`: the `floor` list behind a drop guard (a `ManuallyDrop`
 //!   value and a pointer, returned on drop), in the pool's loop: what holding
 //!   objects in guards costs by itself.
 //! * `shardpool`: `Pool::builder().reset(clear).max_idle_per_thread(256)`,
@@ -21,16 +25,17 @@
 //!   drop(b)`. `hold32`: 32 guards pushed into a `Vec`, then `clear()`.
 //!
 //! The same workloads, under the same names, are part of the full suite
-//! (`benchmarks/`, `scripts/bench_all.sh`, `scripts/perf_tables.sh`); this
-//! binary runs just these groups and needs none of the peer crates.
+//! (`benchmarks/`, `scripts/bench_all.sh`, `scripts/perf_tables.sh`), which
+//! also runs the peer pools (regex-automata's among them); this binary runs
+//! just these groups and needs none of the peer crates.
 
-#[path = "../benchmarks/benches/common/mod.rs"]
+#[path = "../examples/common/mod.rs"]
 mod common;
 
 use common::Small;
 use common::impls::{FloorGuard, shard_user};
 use common::team::{Job, with_team};
-use common::user::{Loop, floor_boxed_job, floor_job, user_job};
+use common::user::{Loop, floor_boxed_job, floor_job, free_list_job, user_job};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::Duration;
 
@@ -45,6 +50,7 @@ fn benches(c: &mut Criterion) {
         let (floor_guard, pool) = (FloorGuard::<Small>::new(), shard_user::<Small>());
         let entries: Vec<(&str, Box<Job<'_>>)> = vec![
             ("floor", floor_job::<Small>(shape)),
+            ("free-list", free_list_job::<Small>(shape)),
             ("floor-boxed", floor_boxed_job::<Small>(shape)),
             ("floor-guard", user_job::<Small, _>(&floor_guard, shape)),
             ("shardpool", user_job::<Small, _>(&pool, shape)),

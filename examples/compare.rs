@@ -8,10 +8,16 @@
 //! cargo run --release --example compare -- --help
 //! ```
 //!
-//! * **floor**: the bare loop on a `thread_local!` `RefCell<Vec<T>>` free
-//!   list, per operation: pop (create on a miss) → the work →
-//!   `black_box(&mut b)` → reset (`clear()`) → push; nothing else (no guard,
-//!   no slot, no dyn call). No pool can beat it on one thread.
+//! * **floor** and **free-list**: two bare loops on a `thread_local!`
+//!   `RefCell<Vec<T>>` free list, with no guard, no slot, no dyn call.
+//!   `floor` uses the list inline: pop (create on a miss) → the work →
+//!   `black_box` of the bytes → reset (`clear()`) → push. `free-list` puts
+//!   the list behind a small struct whose `get` (pop or create) and `put`
+//!   (reset, push if fewer than 256 are idle) are `#[inline]` methods, and
+//!   `black_box`es the `Vec` itself. Which is faster depends on the code the
+//!   compiler emits for moving the `Vec` in and out of the list, so both run,
+//!   and the faster of the two in the run (marked `<`) is the floor of the
+//!   ratios.
 //! * **shardpool**: configured as a user would, `Pool::builder().reset(clear)
 //!   .max_idle_per_thread(256).build(create)`, used as a user writes it:
 //!   `let mut b = pool.get(); work; black_box(&mut *b); drop(b)`.
@@ -24,7 +30,7 @@
 //!   (this binary's global allocator: the system's; `perf_tables` and the
 //!   criterion suite in `benchmarks/` also have mimalloc and jemalloc).
 //!
-//! What each workload's loop does (the work is the same for all three):
+//! What each workload's loop does (the work is the same for all):
 //!
 //! * `single`: get a 4 KiB `Vec<u8>`, `extend_from_slice` 64 bytes, return.
 //! * `parallel`: `single` on each of `--threads` threads at once (default 2
@@ -38,9 +44,10 @@
 //! * `handoff`: per item, the producer gets a buffer, writes 64 bytes, sends
 //!   it through a bounded channel (64); the consumer receives and returns it.
 //!   The floor here is the bare loop's analogue for this topology: the
-//!   consumer sends each buffer back to its producer through a second channel.
+//!   consumer sends each buffer back to its producer through a second channel
+//!   (no free-list or floor-boxed column).
 //! * `bighold16`, `mixed`, `zeroed` (rows marked `*`): the older harness
-//!   (`benchmarks/benches/common/work.rs`: objects held in an `Option` slot,
+//!   (`examples/common/work.rs`: objects held in an `Option` slot,
 //!   64 bytes per page, no reset hook) for all three implementations alike;
 //!   shardpool is `Pool::new(create)` there.
 //!
@@ -52,12 +59,13 @@
 //! and allocator is `scripts/perf_tables.sh` (docs/performance.md); the
 //! criterion suite is `scripts/bench_all.sh`.
 
-#[path = "../benchmarks/benches/common/mod.rs"]
 mod common;
 
 use common::impls::{Floor, Fresh, shard, shard_user};
 use common::team::{Job, with_team};
-use common::user::{Loop, floor_boxed_job, floor_job, handoff_floor_job, handoff_job, user_job};
+use common::user::{
+    Loop, floor_boxed_job, floor_job, free_list_job, handoff_floor_job, handoff_job, user_job,
+};
 use common::work::{Load, bytes_job};
 use common::{BIG_SIZE, Big, Kind, Req, SMALL_SIZE, Small};
 use std::io::Write as _;
@@ -184,15 +192,33 @@ const ALL: [&str; 12] = [
     "zeroed",
 ];
 
-/// Implementations, in table order (`floor-boxed` only where it applies).
-const IMPLS: [&str; 4] = ["floor", "shardpool", "fresh", "floor-boxed"];
+/// Implementations, in table order (`free-list` and `floor-boxed` only where
+/// they apply).
+const IMPLS: [&str; 5] = ["floor", "free-list", "shardpool", "fresh", "floor-boxed"];
+const FLOOR: usize = 0;
+const FREE_LIST: usize = 1;
+const SHARDPOOL: usize = 2;
+const FRESH: usize = 3;
+const FLOOR_BOXED: usize = 4;
 
 /// One measured row.
 struct Row {
     workload: String,
     threads: usize,
-    /// Median ns/op of floor, shardpool, fresh, and floor-boxed if measured.
-    ns: Vec<f64>,
+    /// Median ns/op of each of [`IMPLS`], where measured.
+    ns: [Option<f64>; 5],
+}
+
+impl Row {
+    /// The floor: the faster of the two bare loops measured in this run.
+    fn floor(&self) -> f64 {
+        let floor = self.ns[FLOOR].expect("the floor runs in every workload");
+        self.ns[FREE_LIST].map_or(floor, |list| floor.min(list))
+    }
+
+    fn get(&self, i: usize) -> f64 {
+        self.ns[i].expect("runs in every workload")
+    }
 }
 
 /// Progress on stderr: one line, rewritten.
@@ -215,15 +241,17 @@ impl Progress {
     }
 }
 
-/// Runs the jobs interleaved on one team; returns median ns/op each.
+/// Runs the jobs (implementation index, job) interleaved on one team;
+/// returns each one's median ns/op in its implementation's column.
 fn measure(
     label: &str,
     threads: usize,
-    jobs: &[&Job<'_>],
+    entries: &[(usize, Box<Job<'_>>)],
     opts: &Options,
     progress: &mut Progress,
-) -> Vec<f64> {
-    with_team(threads, jobs, |team| {
+) -> [Option<f64>; 5] {
+    let jobs: Vec<&Job<'_>> = entries.iter().map(|(_, j)| &**j).collect();
+    let medians = with_team(threads, &jobs, |team| {
         // Calibrate (and warm up) each: ops that take about one slice.
         let ops: Vec<u64> = (0..jobs.len())
             .map(|j| team.calibrate(j, opts.slice))
@@ -233,7 +261,7 @@ fn measure(
             for j in 0..jobs.len() {
                 progress.show(&format!(
                     "{label}: {} (slice {}/{})",
-                    IMPLS[j],
+                    IMPLS[entries[j].0],
                     round + 1,
                     opts.rounds
                 ));
@@ -247,36 +275,36 @@ fn measure(
                 s.sort_by(f64::total_cmp);
                 s[s.len() / 2]
             })
-            .collect()
-    })
+            .collect::<Vec<_>>()
+    });
+    let mut ns = [None; 5];
+    for ((impl_index, _), median) in entries.iter().zip(medians) {
+        ns[*impl_index] = Some(median);
+    }
+    ns
 }
 
-/// A headline workload: the bare floor, shardpool and fresh allocation, each
-/// in the user's loop (`common::user`).
+/// A headline workload: the two bare loops, shardpool, fresh allocation and
+/// floor-boxed, each in the user's loop (`common::user`).
 fn user<K: Kind>(
     label: &str,
     threads: usize,
     shape: Loop,
     opts: &Options,
     progress: &mut Progress,
-) -> Vec<f64>
+) -> [Option<f64>; 5]
 where
     K::T: common::user::Work<K>,
 {
     let (pool, fresh) = (shard_user::<K>(), Fresh::<K>::new());
-    let jobs = [
-        floor_job::<K>(shape),
-        user_job::<K, _>(&pool, shape),
-        user_job::<K, _>(&fresh, shape),
-        floor_boxed_job::<K>(shape),
+    let entries = [
+        (FLOOR, floor_job::<K>(shape)),
+        (FREE_LIST, free_list_job::<K>(shape)),
+        (SHARDPOOL, user_job::<K, _>(&pool, shape)),
+        (FRESH, user_job::<K, _>(&fresh, shape)),
+        (FLOOR_BOXED, floor_boxed_job::<K>(shape)),
     ];
-    measure(
-        label,
-        threads,
-        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
-        opts,
-        progress,
-    )
+    measure(label, threads, &entries, opts, progress)
 }
 
 /// A workload on the older harness (`common::work`), for all three alike.
@@ -285,36 +313,24 @@ fn harness<K: common::Kind<T = Vec<u8>>>(
     load: Load,
     opts: &Options,
     progress: &mut Progress,
-) -> Vec<f64> {
+) -> [Option<f64>; 5] {
     let (floor, pool, fresh) = (Floor::<K>::new(), shard::<K>(), Fresh::<K>::new());
-    let jobs = [
-        bytes_job(load, &floor),
-        bytes_job(load, &pool),
-        bytes_job(load, &fresh),
+    let entries = [
+        (FLOOR, bytes_job(load, &floor)),
+        (SHARDPOOL, bytes_job(load, &pool)),
+        (FRESH, bytes_job(load, &fresh)),
     ];
-    measure(
-        label,
-        1,
-        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
-        opts,
-        progress,
-    )
+    measure(label, 1, &entries, opts, progress)
 }
 
-fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -> Vec<f64> {
+fn handoff(label: &str, pairs: usize, opts: &Options, progress: &mut Progress) -> [Option<f64>; 5] {
     let (pool, fresh) = (shard_user::<Small>(), Fresh::<Small>::new());
-    let jobs = [
-        handoff_floor_job(pairs),
-        handoff_job(&pool, pairs),
-        handoff_job(&fresh, pairs),
+    let entries = [
+        (FLOOR, handoff_floor_job(pairs)),
+        (SHARDPOOL, handoff_job(&pool, pairs)),
+        (FRESH, handoff_job(&fresh, pairs)),
     ];
-    measure(
-        label,
-        2 * pairs,
-        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
-        opts,
-        progress,
-    )
+    measure(label, 2 * pairs, &entries, opts, progress)
 }
 
 /// The (workload, threads) pairs to run, expanded from the options.
@@ -335,7 +351,12 @@ fn plan(opts: &Options) -> Vec<(String, usize)> {
     plan
 }
 
-fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) -> Vec<f64> {
+fn run(
+    workload: &str,
+    threads: usize,
+    opts: &Options,
+    progress: &mut Progress,
+) -> [Option<f64>; 5] {
     let label = format!("{workload} ({threads} thr)");
     match workload {
         "single" => user::<Small>(&label, 1, Loop::Single, opts, progress),
@@ -352,29 +373,24 @@ fn run(workload: &str, threads: usize, opts: &Options, progress: &mut Progress) 
 }
 
 /// `zeroed`: fresh allocation is `vec![0; n]` here, not allocate-then-memset.
-fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> Vec<f64> {
+fn zeroed(label: &str, opts: &Options, progress: &mut Progress) -> [Option<f64>; 5] {
     let (floor, pool) = (Floor::<common::Grow>::new(), shard::<common::Grow>());
     let fresh = common::impls::FreshZeroed;
-    let jobs = [
-        bytes_job(Load::Zeroed, &floor),
-        bytes_job(Load::Zeroed, &pool),
-        bytes_job(Load::Zeroed, &fresh),
+    let entries = [
+        (FLOOR, bytes_job(Load::Zeroed, &floor)),
+        (SHARDPOOL, bytes_job(Load::Zeroed, &pool)),
+        (FRESH, bytes_job(Load::Zeroed, &fresh)),
     ];
-    measure(
-        label,
-        1,
-        &jobs.iter().map(|j| &**j).collect::<Vec<_>>(),
-        opts,
-        progress,
-    )
+    measure(label, 1, &entries, opts, progress)
 }
 
 fn print_table(rows: &[Row]) {
     println!(
-        "\n{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}  {:>10} {:>10} {:>10}",
+        "\n{:<11} {:>3}  {:>9} {:>9} {:>9} {:>9} {:>11}  {:>10} {:>10} {:>11}",
         "workload",
         "thr",
         "floor",
+        "free-list",
         "shardpool",
         "fresh",
         "floor-boxed",
@@ -383,24 +399,35 @@ fn print_table(rows: &[Row]) {
         "fresh/floor"
     );
     println!(
-        "{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}",
-        "", "", "ns/op", "ns/op", "ns/op", "ns/op"
+        "{:<11} {:>3}  {:>9} {:>9} {:>9} {:>9} {:>11}",
+        "", "", "ns/op", "ns/op", "ns/op", "ns/op", "ns/op"
     );
     for r in rows {
-        let (floor, pool, fresh) = (r.ns[0], r.ns[1], r.ns[2]);
+        let (floor, pool, fresh) = (r.floor(), r.get(SHARDPOOL), r.get(FRESH));
         let older = matches!(r.workload.as_str(), "bighold16" | "mixed" | "zeroed");
+        // The bare loop that is the floor in this row gets a `<`.
+        let cell = |i: usize| match r.ns[i] {
+            Some(v)
+                if (i == FLOOR || i == FREE_LIST) && r.ns[FREE_LIST].is_some() && v == floor =>
+            {
+                format!("<{}", ns(v))
+            }
+            Some(v) => ns(v),
+            None => "-".into(),
+        };
         println!(
-            "{:<11} {:>3}  {:>10} {:>10} {:>10} {:>11}  {:>9.2}x {:>9.2}x {:>9.2}x",
+            "{:<11} {:>3}  {:>9} {:>9} {:>9} {:>9} {:>11}  {:>9.2}x {:>9.2}x {:>10.2}x",
             if older {
                 format!("{}*", r.workload)
             } else {
                 r.workload.clone()
             },
             r.threads,
-            ns(floor),
-            ns(pool),
-            ns(fresh),
-            r.ns.get(3).map_or("-".into(), |&v| ns(v)),
+            cell(FLOOR),
+            cell(FREE_LIST),
+            cell(SHARDPOOL),
+            cell(FRESH),
+            cell(FLOOR_BOXED),
             pool / floor,
             pool / fresh,
             fresh / floor
@@ -451,7 +478,7 @@ fn main() -> ExitCode {
             .iter()
             .map(|(w, _)| {
                 let older = matches!(w.as_str(), "handoff" | "bighold16" | "mixed" | "zeroed");
-                if older { 3 } else { 4 }
+                if older { 3 } else { 5 }
             })
             .sum::<usize>()
             * opts.rounds,
@@ -471,12 +498,14 @@ fn main() -> ExitCode {
     );
     print_table(&rows);
     println!(
-        "\nns per get+put per thread, median of {} interleaved slices. The floor is the bare loop on a \
-         thread_local!\nRefCell<Vec<T>> free list (pop, work, black_box, clear, push); pool/floor <= 1 means \
-         shardpool matches it.\nfloor-boxed is the same loop over Box<T> (one-word handles; not the floor). \
-         pool/fresh < 1 means pooling beats\nthe allocator. handoff's floor returns buffers to the producer \
-         through a second channel. * = older harness\n(Option slot), all three alike. Timings on a busy \
-         machine are noisy: compare ratios within one run, and repeat.",
+        "\nns per get+put per thread, median of {} interleaved slices. Two bare loops on a thread_local!\n\
+         RefCell<Vec<T>> free list: floor (pop, work, black_box, clear, push, inline) and free-list (the same\n\
+         behind #[inline] get/put methods, black_box(&mut v), at most 256 kept). The faster of the two in\n\
+         this run, marked <, is the floor of the ratios; pool/floor <= 1 means shardpool matches it.\n\
+         floor-boxed is the same loop over Box<T> (one-word handles; not the floor). pool/fresh < 1 means\n\
+         pooling beats the allocator. handoff's floor returns buffers to the producer through a second\n\
+         channel. * = older harness (Option slot), all three alike. Timings on a busy machine are noisy:\n\
+         compare ratios within one run, and repeat.",
         opts.rounds
     );
     ExitCode::SUCCESS

@@ -10,6 +10,8 @@
 #   mimalloc_v2     the same with mimalloc v2 (separate package: benchmarks/mimalloc_v2)
 #   suite_jemalloc  the same with jemalloc
 #   memory          bytes held after 2 x 150k handoff items, per implementation
+#   scale           miss, steal, trim and stats with 0..4096 idle shards (criterion only;
+#                   the table and chart: scripts/scale_table.sh)
 # then `benchmarks/examples/bench_report.rs`, which writes
 #   $CARGO_TARGET_DIR/bench-report/summary.md   (markdown tables, targets)
 #   docs/perf/workloads.svg, docs/perf/scaling.svg
@@ -34,7 +36,7 @@ start=$(date +%s)
 stamp() { printf '[bench_all %4ds] %s\n' $(($(date +%s) - start)) "$*" >&2; }
 
 stamp "building (release)"
-cargo bench --no-run -q -p shardpool-benchmarks --bench suite_sys --bench suite_mimalloc --bench suite_jemalloc --bench memory
+cargo bench --no-run -q -p shardpool-benchmarks --bench suite_sys --bench suite_mimalloc --bench suite_jemalloc --bench memory --bench scale
 cargo bench --no-run -q --manifest-path benchmarks/mimalloc_v2/Cargo.toml
 cargo build -q --release -p shardpool-benchmarks --example bench_report
 built=$(date +%s)
@@ -52,6 +54,11 @@ run suite_sys -p shardpool-benchmarks --bench suite_sys
 run suite_mimalloc -p shardpool-benchmarks --bench suite_mimalloc
 run mimalloc_v2 --manifest-path benchmarks/mimalloc_v2/Cargo.toml
 run suite_jemalloc -p shardpool-benchmarks --bench suite_jemalloc
+# The scale bench spawns its 4096 idle threads whatever the filter; skip it
+# unless asked for.
+if [ ${#filter[@]} -eq 0 ] || [[ "${filter[*]}" == *scale* ]]; then
+  run scale -p shardpool-benchmarks --bench scale
+fi
 if [ ${#filter[@]} -eq 0 ]; then
   stamp "running memory"
   cargo bench -q -p shardpool-benchmarks --bench memory >/dev/null

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
-# Prints instructions per get+put (callgrind) for the floor and for shardpool,
-# on the `single` and `hold32` patterns of issue 11. Counts are repeatable for
+# Prints instructions per get+put (callgrind) for the floors and for
+# shardpool, on the `single` and `hold32` patterns. Counts are repeatable for
 # a given binary, unlike times. Needs valgrind (apt-get install -y valgrind).
 #
-#   scripts/fast_path_instructions.sh         # floor vs shardpool (benchmarks/examples/fast_path_probe.rs)
+#   scripts/fast_path_instructions.sh         # floors vs shardpool (benchmarks/examples/fast_path_probe.rs)
 #   scripts/fast_path_instructions.sh --all   # also every implementation of the benchmark
 #                                             # suite on single, hold32, big, request
 #                                             # (benchmarks/examples/bench_probe.rs, the suite's own code)
 #   scripts/fast_path_instructions.sh --md    # markdown (docs/perf/instructions.md): the first table,
 #                                             # then every suite implementation on `single`
 #
-# The floor is the bare loop: a `thread_local!` `RefCell<Vec<Vec<u8>>>`, pop
-# (or create) -> write 64 bytes -> black_box -> clear -> push. shardpool is
+# floor: a `thread_local!` `RefCell<Vec<Vec<u8>>>` used inline, pop (or
+# create) -> write 64 bytes -> black_box -> clear -> push. free-list: the same
+# list behind `#[inline]` get/put methods of a small struct (put clears and
+# keeps at most 256), black_box(&mut v) between. floor-boxed: the floor's loop
+# over Box<Vec<u8>> (one-word handles; not the floor). shardpool is
 # `reset(clear).max_idle_per_thread(256)`, used as `let mut b = pool.get();
-# write; black_box(&mut *b); drop(b)`. Both are built with `--profile perf`
-# (fat LTO, one codegen unit), in the benchmarks/ workspace member so the root
+# write; black_box(&mut *b); drop(b)`. All built with `--profile perf` (fat
+# LTO, one codegen unit), in the benchmarks/ workspace member so the root
 # crate's dev-dependencies stay light.
 #
 # Instruction counts are not times: an uncontended atomic read-modify-write is
@@ -40,38 +43,35 @@ per_op() { # binary impl pattern -> instructions per op
 }
 md=false
 [ "${1:-}" = "--md" ] && md=true
+boxed=$(per_op "$bin" floor-boxed single)
 if $md; then
-  echo '| pattern | implementation | instructions per get+put | ratio to the floor |'
-  echo '|---|---|--:|--:|'
+  echo '| pattern | implementation | instructions per get+put | ratio to floor | ratio to floor-boxed (single) |'
+  echo '|---|---|--:|--:|--:|'
 else
-  printf '%-8s %-13s %12s %8s\n' pattern impl instr/op ratio
+  printf '%-8s %-13s %12s %8s %12s\n' pattern impl instr/op /floor /floor-boxed
 fi
 for pattern in single hold32; do
   declare -A per
-  for impl in floor pool pool-noreset; do
-    per[$impl]=$(per_op "$bin" "$impl" "$pattern")
+  impls="floor free-list pool pool-noreset"
+  [ "$pattern" = single ] && impls="$impls floor-boxed"
+  for impl in $impls; do
+    if [ "$impl" = floor-boxed ]; then per[$impl]=$boxed; else per[$impl]=$(per_op "$bin" "$impl" "$pattern"); fi
   done
-  for impl in floor pool pool-noreset; do
+  for impl in $impls; do
     ratio=$(python3 -c "print(f'{${per[$impl]}/${per[floor]}:.2f}')")
+    vs_boxed=-
+    [ "$pattern" = single ] && vs_boxed=$(python3 -c "print(f'{${per[$impl]}/$boxed:.2f}x')")
     if $md; then
       name=$impl
       [ "$impl" = pool ] && name="shardpool"
       [ "$impl" = pool-noreset ] && name="shardpool, no reset hook (loop clears)"
-      printf '| %s | %s | %.1f | %sx |\n' "$pattern" "$name" "${per[$impl]}" "$ratio"
+      [ "$impl" = floor-boxed ] && name="floor-boxed (bare loop over Box<Vec<u8>>; not the floor)"
+      printf '| %s | %s | %.1f | %sx | %s |\n' "$pattern" "$name" "${per[$impl]}" "$ratio" "$vs_boxed"
     else
-      printf '%-8s %-13s %12.1f %8s\n' "$pattern" "$impl" "${per[$impl]}" "$ratio"
+      printf '%-8s %-13s %12.1f %8s %12s\n' "$pattern" "$impl" "${per[$impl]}" "$ratio" "$vs_boxed"
     fi
   done
 done
-# Not the floor: the same bare loop over Box<Vec<u8>> (one-word handles).
-boxed=$(per_op "$bin" floor-boxed single)
-floor1=$(per_op "$bin" floor single)
-ratio=$(python3 -c "print(f'{$boxed/$floor1:.2f}')")
-if $md; then
-  printf '| single | floor-boxed (bare loop over `Box<Vec<u8>>`; not the floor) | %.1f | %sx |\n' "$boxed" "$ratio"
-else
-  printf '%-8s %-13s %12.1f %8s\n' single floor-boxed "$boxed" "$ratio"
-fi
 
 if [ "${1:-}" = "--md" ]; then
   # Every implementation of the suite on `single` (bench_probe: the suite's
@@ -82,7 +82,7 @@ if [ "${1:-}" = "--md" ]; then
   echo '| implementation (single, bench_probe) | instructions per get+put | ratio to the floor |'
   echo '|---|--:|--:|'
   floor=""
-  for impl in floor shardpool floor-guard regex-automata zeropool lockfree-linear lockfree-spinlock \
+  for impl in floor free-list shardpool floor-guard regex-automata zeropool lockfree-linear lockfree-spinlock \
     opool object-pool arrayqueue mutex-vec fresh; do
     n=$(per_op "$probe" "$impl" single)
     floor=${floor:-$n}
@@ -96,7 +96,7 @@ if [ "${1:-}" = "--all" ]; then
   echo
   echo "bench_probe (the suite's workloads): instructions per get+put, ratio to the floor"
   printf '%-9s %-18s %12s %8s\n' workload impl instr/op ratio
-  impls="floor floor-guard shardpool shardpool-noreset fresh regex-automata opool object-pool
+  impls="floor free-list floor-guard shardpool shardpool-noreset fresh regex-automata opool object-pool
          lockfree-linear lockfree-spinlock mutex-vec arrayqueue zeropool"
   for pattern in single hold32 big request; do
     floor=""

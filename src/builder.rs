@@ -1,14 +1,22 @@
 //! Configuring a pool.
+//!
+//! `Pool::builder()...build(create)` names `create` last, so a closure given
+//! to an earlier setter (`reset`, `weigh`) must spell out `T`.
+//! `Pool::builder_with(create)...build()` names it first, which fixes `T` for
+//! every closure after it. One `Builder` type serves both: its second type
+//! parameter records whether it holds `create` yet ([`NoCreate`],
+//! [`WithCreate`]), so each form has exactly one `build`.
 
 use crate::budget::Budget;
 use crate::config::{BuildError, Config, DEFAULT_MAX_IDLE_PER_THREAD};
-use crate::inner::{Inner, ResetFn, WeighFn};
 use crate::policy::Recycle;
 use crate::pool::Pool;
+use crate::pool::{Inner, ResetFn, WeighFn};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Configures a [`Pool`]; start with [`Pool::builder`].
+/// Configures a [`Pool`]; start with [`Pool::builder`] (`create` given last,
+/// to [`build`](Builder::build)) or [`Pool::builder_with`] (`create` first).
 ///
 /// ```
 /// use shardpool::Pool;
@@ -20,10 +28,17 @@ use std::time::Duration;
 ///     .max_idle_bytes(1 << 20)        // keep at most 1 MiB idle
 ///     .trim_interval(Duration::from_secs(10))
 ///     .build(String::new);
-/// # drop(pool);
+///
+/// // `create` first: the closures after it need no type annotations.
+/// let buffers = Pool::builder_with(|| Vec::<u8>::with_capacity(4096))
+///     .reset(|b| { b.clear(); b.capacity() <= 64 * 1024 })
+///     .build();
+/// # drop((pool, buffers));
 /// ```
 #[must_use = "a builder does nothing until `build` is called"]
-pub struct Builder<T> {
+pub struct Builder<T, C = NoCreate> {
+    /// [`NoCreate`], or the `create` function in [`WithCreate`].
+    create: C,
     reset: Option<ResetFn<T>>,
     weigh: Option<WeighFn<T>>,
     max_idle_per_thread: usize,
@@ -39,9 +54,30 @@ pub struct Builder<T> {
     pooling: bool,
 }
 
-impl<T> std::fmt::Debug for Builder<T> {
+/// The state of a [`Builder`] without its `create` function: finish it
+/// with [`build(create)`](Builder::build).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCreate;
+
+/// The state of a [`Builder`] that holds its `create` function
+/// ([`Pool::builder_with`], [`Builder::create`]): finish it with `.build()`,
+/// which takes no argument.
+#[derive(Clone, Copy)]
+pub struct WithCreate<F>(F);
+
+impl<F> std::fmt::Debug for WithCreate<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WithCreate(..)")
+    }
+}
+
+impl<T, C> std::fmt::Debug for Builder<T, C> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Builder")
+            .field(
+                "create",
+                &(std::any::type_name::<C>() != std::any::type_name::<NoCreate>()),
+            )
             .field("reset", &self.reset.is_some())
             .field("weigh", &self.weigh.is_some())
             .field("max_idle_per_thread", &self.max_idle_per_thread)
@@ -64,6 +100,7 @@ impl<T: Send + 'static> Builder<T> {
     /// byte budget, no automatic trimming.
     pub fn new() -> Self {
         Builder {
+            create: NoCreate,
             reset: None,
             weigh: None,
             max_idle_per_thread: DEFAULT_MAX_IDLE_PER_THREAD,
@@ -73,6 +110,84 @@ impl<T: Send + 'static> Builder<T> {
             trim_interval: None,
             name: None,
             pooling: true,
+        }
+    }
+
+    /// Gives the builder its `create` function now rather than at
+    /// [`build`](Builder::build), which fixes `T` for the closures given to
+    /// later setters; finish with `.build()`, which then takes no argument.
+    pub fn create<F>(self, create: F) -> Builder<T, WithCreate<F>>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        self.with_state(WithCreate(create))
+    }
+
+    /// Builds the pool.
+    ///
+    /// # Panics
+    /// If the configuration is invalid (see [`try_build`](Builder::try_build)).
+    pub fn build<F>(self, create: F) -> Pool<T>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        self.create(create).build()
+    }
+
+    /// Builds the pool, or says why the configuration is invalid.
+    pub fn try_build<F>(self, create: F) -> Result<Pool<T>, BuildError>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        self.create(create).try_build()
+    }
+}
+
+impl<T, F> Builder<T, WithCreate<F>>
+where
+    T: Send + 'static,
+    F: Fn() -> T + Send + Sync + 'static,
+{
+    /// Builds the pool with the `create` function given earlier.
+    ///
+    /// # Panics
+    /// If the configuration is invalid (see `try_build`, just below).
+    pub fn build(self) -> Pool<T> {
+        self.try_build()
+            .unwrap_or_else(|e| panic!("shardpool: {e}"))
+    }
+
+    /// Builds the pool, or says why the configuration is invalid: a
+    /// `max_idle_per_thread` above
+    /// [`MAX_IDLE_PER_THREAD_LIMIT`](crate::MAX_IDLE_PER_THREAD_LIMIT), or a
+    /// zero `trim_interval`.
+    pub fn try_build(self) -> Result<Pool<T>, BuildError> {
+        let budget = self
+            .shared_budget
+            .or_else(|| self.max_idle_bytes.map(|b| Arc::new(Budget::new(b))));
+        let slack = budget.as_ref().map(|_| self.private_slack.unwrap_or(1));
+        let mut config = Config::new(self.max_idle_per_thread, slack, self.trim_interval)?;
+        config.name = self.name;
+        config.pooling = self.pooling && crate::config::pooling_enabled_by_env();
+        let create = self.create.0;
+        let inner = Inner::new(Box::new(create), self.reset, self.weigh, config, budget);
+        Ok(Pool::from_inner(inner))
+    }
+}
+
+impl<T: Send + 'static, C> Builder<T, C> {
+    fn with_state<D>(self, create: D) -> Builder<T, D> {
+        Builder {
+            create,
+            reset: self.reset,
+            weigh: self.weigh,
+            max_idle_per_thread: self.max_idle_per_thread,
+            max_idle_bytes: self.max_idle_bytes,
+            shared_budget: self.shared_budget,
+            private_slack: self.private_slack,
+            trim_interval: self.trim_interval,
+            name: self.name,
+            pooling: self.pooling,
         }
     }
 
@@ -86,9 +201,14 @@ impl<T: Send + 'static> Builder<T> {
     /// `false` turns pooling off: `get` always creates and every return
     /// drops (counted in [`Stats::dropped_by_passthrough`](crate::Stats::dropped_by_passthrough)),
     /// with the same API and guards, so a service can compare with and
-    /// without pooling in production, or hunt a leak. The environment
-    /// variable `SHARDPOOL_POOLING=0`, read once per process, turns it off
-    /// for every pool whatever this says.
+    /// without pooling in production, or hunt a leak.
+    ///
+    /// **The environment wins over this setting.** `SHARDPOOL_POOLING=0` (or
+    /// `false`, `off`, `no`), read once per process, turns pooling off for
+    /// every pool, including one built with `pooling(true)`: it is the
+    /// operator's switch, and reaches pools built inside libraries the
+    /// operator cannot change. Any other value, or none, leaves this
+    /// setting in charge. [`Pool::is_pooling`] says what a pool does.
     pub fn pooling(mut self, enabled: bool) -> Self {
         self.pooling = enabled;
         self
@@ -189,33 +309,5 @@ impl<T: Send + 'static> Builder<T> {
     pub fn trim_interval(mut self, every: Duration) -> Self {
         self.trim_interval = Some(every);
         self
-    }
-
-    /// Builds the pool.
-    ///
-    /// # Panics
-    /// If the configuration is invalid (see [`try_build`](Builder::try_build)).
-    pub fn build<F>(self, create: F) -> Pool<T>
-    where
-        F: Fn() -> T + Send + Sync + 'static,
-    {
-        self.try_build(create)
-            .unwrap_or_else(|e| panic!("shardpool: {e}"))
-    }
-
-    /// Builds the pool, or says why the configuration is invalid.
-    pub fn try_build<F>(self, create: F) -> Result<Pool<T>, BuildError>
-    where
-        F: Fn() -> T + Send + Sync + 'static,
-    {
-        let budget = self
-            .shared_budget
-            .or_else(|| self.max_idle_bytes.map(|b| Arc::new(Budget::new(b))));
-        let slack = budget.as_ref().map(|_| self.private_slack.unwrap_or(1));
-        let mut config = Config::new(self.max_idle_per_thread, slack, self.trim_interval)?;
-        config.name = self.name;
-        config.pooling = self.pooling && crate::config::pooling_enabled_by_env();
-        let inner = Inner::new(Box::new(create), self.reset, self.weigh, config, budget);
-        Ok(Pool::from_inner(inner))
     }
 }

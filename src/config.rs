@@ -6,14 +6,13 @@ use std::time::Duration;
 /// How many objects a private stack holds at most.
 ///
 /// A thread holding up to this many objects at once (a request with several
-/// buffers; the `hold32` benchmark holds 32) never leaves its private stack.
-/// Smaller stacks cost a shared-list claim per batch: measured on `hold32`,
-/// 8 gave 2.6× the floor, 16 gave 2.1×, 32 gave 1.46× (the rest is the cost
-/// of a 32-byte guard; see `implementation`). The price is what an idle live
-/// thread can keep out of reach of other threads' trims: at most this many
-/// objects, until its next operation on the pool, `flush_local`, or exit.
-/// Loom models keep their caps small, which bounds it by the rule below
-/// (at most half the shard).
+/// buffers; the `hold32` benchmark holds 32) never leaves its private stack;
+/// the measurement that chose the size is on the
+/// [`implementation`](crate::implementation#why-a-private-stack-not-gos-single-slot)
+/// page. The price is what an idle live thread can keep out of reach of
+/// other threads' trims: at most this many objects, until its next
+/// operation on the pool, `flush_local`, or exit. Loom models keep their
+/// caps small, which bounds it by the rule below (at most half the shard).
 pub(crate) const PRIVATE_STACK: usize = 32;
 
 /// Default for [`Builder::max_idle_per_thread`](crate::Builder::max_idle_per_thread).

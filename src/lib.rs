@@ -137,16 +137,14 @@
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod budget;
-pub mod buffer;
+mod buffer;
 mod builder;
 mod config;
-mod get;
 mod guard;
-mod inner;
+#[cfg(feature = "metrics")]
 mod metrics;
 pub mod policy;
 mod pool;
-mod put;
 mod release;
 mod shard;
 mod stats;
@@ -163,14 +161,14 @@ pub use buffer::{
     BufferBuildError, BufferPool, BufferPoolBuilder, BufferStats, ClassStats, OwnedPooledBuf,
     PooledBuf,
 };
-pub use builder::Builder;
+pub use builder::{Builder, NoCreate, WithCreate};
 pub use config::{BuildError, DEFAULT_MAX_IDLE_PER_THREAD, MAX_IDLE_PER_THREAD_LIMIT};
 pub use guard::{OwnedPooled, Pooled};
-pub use policy::Recycle;
 pub use pool::Pool;
 pub use release::release_to_os;
 pub use stats::{PoolStats, Stats};
 pub use trim::background::BackgroundTrimmer;
+#[cfg(feature = "pressure")]
 pub use trim::pressure::{PressureConfig, PressureWatcher};
 pub use trim::registry::{stats_all, trim_all};
 

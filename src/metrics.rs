@@ -1,19 +1,19 @@
 //! Exporting every pool's statistics through the [`metrics`] facade (cargo
 //! feature `metrics`), so whatever exporter a service already installs
 //! (Prometheus, StatsD, OpenTelemetry...) shows its pools.
-//!
-//! The feature adds [`record_metrics`]; this module is compiled without it
-//! too, for the background trimmer's hook.
 
-#[cfg(feature = "metrics")]
 use crate::Stats;
+use crate::trim::background::Hook;
 
-/// Called once per wake-up of the background trimmer's thread: records the
-/// metrics when the feature is on, does nothing otherwise.
-#[inline]
-pub(crate) fn on_trimmer_tick() {
-    #[cfg(feature = "metrics")]
-    record_metrics();
+/// The background trimmer's standing hook: it records at each pass, so a
+/// running trimmer exports every pool without a timer of the user's.
+pub(crate) struct RecordOnTick;
+
+impl Hook for RecordOnTick {
+    fn tick(&self) -> Option<u64> {
+        record_metrics();
+        None
+    }
 }
 
 /// Records every live pool's counters and gauges through the `metrics`
@@ -48,8 +48,9 @@ pub(crate) fn on_trimmer_tick() {
 /// their labels move when one is dropped: name the pools you watch
 /// ([`Builder::name`](crate::Builder::name)).
 ///
-/// With the feature on, the [`BackgroundTrimmer`](crate::BackgroundTrimmer)
-/// also records at each of its wake-ups; without a trimmer, call
+/// A running [`BackgroundTrimmer`](crate::BackgroundTrimmer) also records at
+/// each of its passes (at least every
+/// [`MAX_SLEEP`](crate::BackgroundTrimmer::MAX_SLEEP)); without a trimmer, call
 /// `record_metrics` from a timer or just before your exporter is scraped.
 ///
 /// ```
@@ -61,7 +62,6 @@ pub(crate) fn on_trimmer_tick() {
 /// // shows up as `shardpool_gets_total{pool="read-bufs"} 1`, ...
 /// shardpool::record_metrics();
 /// ```
-#[cfg(feature = "metrics")]
 pub fn record_metrics() {
     for (pool, stats) in labelled(crate::stats_all()) {
         record(pool, &stats);
@@ -70,7 +70,6 @@ pub fn record_metrics() {
 
 /// Pairs each pool's statistics with its label, adding up pools that share
 /// a name, in `stats_all` order (the first of a name fixes its place).
-#[cfg(feature = "metrics")]
 fn labelled(all: Vec<crate::PoolStats>) -> Vec<(String, Stats)> {
     let mut out: Vec<(String, Stats)> = Vec::with_capacity(all.len());
     let mut unnamed = 0usize;
@@ -87,7 +86,6 @@ fn labelled(all: Vec<crate::PoolStats>) -> Vec<(String, Stats)> {
     out
 }
 
-#[cfg(feature = "metrics")]
 fn record(pool: String, s: &Stats) {
     use ::metrics::{counter, gauge};
     let counters = [

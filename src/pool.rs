@@ -1,14 +1,36 @@
-//! The pool's public face. The machinery is in `inner.rs` (state), `get.rs`,
-//! `put.rs`, `shard/` (private stack, shared ring, thread cache, exit hook)
-//! and `trim/`; the design essay is the [`implementation`](crate::implementation) page.
+//! The pool: its public face, the state behind it, and a value's round trip.
+//!
+//! ```text
+//! get      Pool::get ─▶ Inner::acquire ─▶ Owner::pop (this thread's private stack)
+//!                        └ cold: acquire_slow ─▶ catch up with trims ─▶ Owner::refill
+//!                                (own shared list) ─▶ steal ─▶ create
+//! return   guard drop, Pool::put ─▶ Inner::release ─▶ reset policy ─▶ Owner::push
+//!                        └ cold: release_slow ─▶ catch up ─▶ Owner::keep (private
+//!                                stack, spilling its older half to the shared list)
+//!                                or the budgeted shared list ─▶ else drop, counted
+//! ```
+//!
+//! Both trips are in this file; the owner-only operations they call, each of
+//! which keeps the shard's bound, are in `shard/mod.rs`. Trimming (the victim
+//! rule) is in `trim/mod.rs`. The design essay is the
+//! [`implementation`](crate::implementation) page.
 
-use crate::builder::Builder;
+use crate::budget::Budget;
+use crate::builder::{Builder, WithCreate};
+use crate::config::Config;
 use crate::guard::{OwnedPooled, Pooled};
-use crate::inner::Inner;
-use crate::stats::{Event, Stats};
+use crate::shard::directory::{Directory, Set};
+use crate::shard::exit::{self, ExitFlush};
+use crate::shard::{Batch, Home, Owner, Shard, cache};
+use crate::stats::{Event, Flows, PoolCounters, Stats, Tally};
+use crate::sync::{AtomicU64, Ordering};
+use crate::trim::interval::AutoTrim;
+use crate::trim::registry::Registered;
+use crate::unwind::Dropper;
 use std::fmt;
-use std::panic::{RefUnwindSafe, UnwindSafe};
-use std::sync::Arc;
+use std::panic::{AssertUnwindSafe, RefUnwindSafe, UnwindSafe, catch_unwind};
+use std::ptr::NonNull;
+use std::sync::{Arc, Weak};
 
 /// A concurrent pool of reusable `T`s, sharded per thread.
 ///
@@ -40,17 +62,77 @@ pub struct Pool<T: Send + 'static> {
     inner: Arc<Inner<T>>,
 }
 
+pub(crate) type CreateFn<T> = Box<dyn Fn() -> T + Send + Sync>;
+pub(crate) type ResetFn<T> = Box<dyn Fn(&mut T) -> bool + Send + Sync>;
+pub(crate) type WeighFn<T> = Box<dyn Fn(&T) -> usize + Send + Sync>;
+
+/// The state behind a [`Pool`], shared by its handles and its owned guards,
+/// and held weakly by the thread-exit hooks and the process-wide registry
+/// (which upgrade for the length of one call, and skip a pool dropped
+/// meanwhile).
+pub(crate) struct Inner<T: Send + 'static> {
+    /// Every shard, by index, with the stealable and vacant sets. The owner
+    /// thread of each is recorded in the shard (`shard/mod.rs`).
+    pub(crate) shards: Directory<T>,
+    /// The trim generation. Advanced only by `trim`/`clear` (fetch_add); read
+    /// with a relaxed load by owners on every get and return, which compare
+    /// it with the epoch they last caught up with and stamp returns with it.
+    /// Relaxed is enough: it guards no memory, and a stale read only delays
+    /// the owner's catch-up to its next operation.
+    pub(crate) epoch: AtomicU64,
+    create: CreateFn<T>,
+    /// Runs on every return; `false` drops the object.
+    reset: Option<ResetFn<T>>,
+    /// Measures objects for the budget.
+    weigh: Option<WeighFn<T>>,
+    pub(crate) config: Config,
+    /// Retained-bytes budget, possibly shared with other pools (size classes).
+    pub(crate) budget: Option<Arc<Budget>>,
+    /// Counts for events with no owning shard.
+    pub(crate) orphan: PoolCounters,
+    /// Automatic trimming, if configured.
+    pub(crate) auto_trim: Option<AutoTrim>,
+    /// Ourselves, weakly: what exit hooks and the registry hold.
+    weak_self: Weak<Inner<T>>,
+    /// Unique for the life of the process: the key in the registry, the
+    /// shard cache and each thread's list of adopted shards.
+    key: u64,
+}
+
+/// What `reuse` found: an object and the calling thread's shard, or nothing
+/// (and that shard, if the thread has one, to count what happens next on).
+type Reuse<'a, T> = Result<(Box<T>, Owner<'a, T>), Option<Owner<'a, T>>>;
+
+/// Who hands an object back, which decides what happens to a panic from
+/// user code on the way (a `reset`, a `weigh`, a stale object's `Drop`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Returner {
+    /// A guard's `Drop`: the panic is contained (the object is dropped and
+    /// counted, the panic hook has reported it). A drop must not unwind: it
+    /// may run in a thread-local destructor, where unwinding aborts, and no
+    /// code can tell that it does.
+    Guard,
+    /// An explicit call ([`Pool::put`]): the panic propagates once the pool is
+    /// consistent, unless the thread cannot unwind.
+    Call,
+}
+
+// A panic in user code leaves the pool consistent (I7 and I9 on the
+// implementation page), so a pool may be used across `catch_unwind`. The
+// boxed callbacks would make these auto traits fail for every `T`; what a
+// user's closure captures is the user's to
+// reason about, as with any closure passed to `catch_unwind`.
+impl<T: Send + 'static> UnwindSafe for Pool<T> {}
+impl<T: Send + 'static> RefUnwindSafe for Pool<T> {}
+impl<T: Send + 'static> UnwindSafe for Inner<T> {}
+impl<T: Send + 'static> RefUnwindSafe for Inner<T> {}
+
 impl<T: Send + 'static> Clone for Pool<T> {
     /// Another handle to the same pool.
     fn clone(&self) -> Self {
         Pool::from_inner(Arc::clone(&self.inner))
     }
 }
-
-// A panic in user code leaves the pool consistent (I7, I9), so a pool may be
-// used across `catch_unwind`; see `Inner`'s impls for the reasoning.
-impl<T: Send + 'static> UnwindSafe for Pool<T> {}
-impl<T: Send + 'static> RefUnwindSafe for Pool<T> {}
 
 impl<T: Send + 'static> Pool<T> {
     /// A pool with default limits that makes objects with `create`.
@@ -61,17 +143,34 @@ impl<T: Send + 'static> Pool<T> {
         Builder::new().build(create)
     }
 
-    /// Starts configuring a pool.
+    /// Starts configuring a pool; [`Builder::build`] takes the `create`
+    /// function at the end.
     pub fn builder() -> Builder<T> {
         Builder::new()
     }
 
-    pub(crate) fn from_inner(inner: Arc<Inner<T>>) -> Self {
-        Pool { inner }
+    /// Starts configuring a pool that makes objects with `create`, given
+    /// first so that the closures of later settings need no type
+    /// annotations; finish with `.build()`.
+    ///
+    /// ```
+    /// use shardpool::Pool;
+    ///
+    /// let pool = Pool::builder_with(|| Vec::<u8>::with_capacity(4096))
+    ///     .reset(|b| { b.clear(); b.capacity() <= 64 * 1024 })
+    ///     .max_idle_per_thread(64)
+    ///     .build();
+    /// drop(pool.get());
+    /// ```
+    pub fn builder_with<F>(create: F) -> Builder<T, WithCreate<F>>
+    where
+        F: Fn() -> T + Send + Sync + 'static,
+    {
+        Builder::new().create(create)
     }
 
-    pub(crate) fn inner(&self) -> &Inner<T> {
-        &self.inner
+    pub(crate) fn from_inner(inner: Arc<Inner<T>>) -> Self {
+        Pool { inner }
     }
 
     /// The pool's name, if it was given one with [`Builder::name`].
@@ -86,17 +185,14 @@ impl<T: Send + 'static> Pool<T> {
     /// If `create` panics, the panic propagates and the pool is unchanged.
     #[inline(always)]
     pub fn get(&self) -> Pooled<'_, T> {
-        let value = match self.inner.get_fast() {
-            Some(value) => value,
-            None => self.inner.get_slow(),
-        };
-        Pooled::new(&self.inner, value)
+        let (value, home) = self.inner.acquire();
+        Pooled::new(&self.inner, value, home)
     }
 
     /// An idle object if there is one anywhere in the pool; never creates.
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        let value = self.inner.try_get()?;
-        Some(Pooled::new(&self.inner, value))
+        let (value, home) = self.inner.try_acquire()?;
+        Some(Pooled::new(&self.inner, value, home))
     }
 
     /// Like [`get`](Pool::get), but the guard holds the pool's state, so it is
@@ -110,23 +206,24 @@ impl<T: Send + 'static> Pool<T> {
     /// connection's buffer moving into a spawned task).
     #[inline]
     pub fn get_owned(&self) -> OwnedPooled<T> {
-        let value = match self.inner.get_fast() {
-            Some(value) => value,
-            None => self.inner.get_slow(),
-        };
-        OwnedPooled::new(Arc::clone(&self.inner), value)
+        let (value, home) = self.inner.acquire();
+        OwnedPooled::new(Arc::clone(&self.inner), value, home)
     }
 
     /// Like [`try_get`](Pool::try_get), returning an owned guard.
     pub fn try_get_owned(&self) -> Option<OwnedPooled<T>> {
-        let value = self.inner.try_get()?;
-        Some(OwnedPooled::new(Arc::clone(&self.inner), value))
+        let (value, home) = self.inner.try_acquire()?;
+        Some(OwnedPooled::new(Arc::clone(&self.inner), value, home))
     }
 
     /// Hands a value to the pool (one it did not create, or one detached from
     /// it). The reset policy applies as to any return; the value is counted in
     /// [`Stats::adopted`]. The pool keeps objects in boxes, so this allocates
     /// one; [`put_boxed`](Pool::put_boxed) does not.
+    ///
+    /// A panic in the reset policy (or in `weigh`, or in the `Drop` of an
+    /// object the pool lets go on the way) propagates from here, after the
+    /// object is dropped and counted.
     pub fn put(&self, value: T) {
         self.put_boxed(Box::new(value));
     }
@@ -135,7 +232,26 @@ impl<T: Send + 'static> Pool<T> {
     /// from [`Pooled::detach_boxed`]): the box itself is kept, nothing moves.
     pub fn put_boxed(&self, value: Box<T>) {
         self.inner.count(Event::adopted, 1);
-        self.inner.put(value);
+        self.inner.release(value, Home::NONE, Returner::Call);
+    }
+
+    /// An object for a [`BufferPool`](crate::BufferPool) class: `get`
+    /// without the guard.
+    #[inline(always)]
+    pub(crate) fn acquire(&self) -> (Box<T>, Home<T>) {
+        self.inner.acquire()
+    }
+
+    /// Returns an object taken with [`acquire`](Pool::acquire), as a guard's
+    /// drop does.
+    #[inline(always)]
+    pub(crate) fn release(&self, value: Box<T>, home: Home<T>) {
+        self.inner.release(value, home, Returner::Guard);
+    }
+
+    /// Counts an event in the calling thread's shard (or the pool's).
+    pub(crate) fn count(&self, event: Event, n: u64) {
+        self.inner.count(event, n);
     }
 
     /// One epoch of trimming, with Go's victim rule: every idle object that
@@ -160,6 +276,10 @@ impl<T: Send + 'static> Pool<T> {
     /// except what sits in the private stacks of live threads that have not
     /// touched the pool since. Each thread's shared list keeps at most one
     /// empty storage segment (a few hundred bytes) once drained.
+    ///
+    /// Cost: it visits every shard (one per thread that has used the pool
+    /// and not exited, or exited and not been replaced), a few loads for an
+    /// empty one.
     pub fn trim(&self) -> u64 {
         self.inner.trim()
     }
@@ -169,7 +289,7 @@ impl<T: Send + 'static> Pool<T> {
     /// every other live thread's private stack drop what it holds at its next
     /// touch of the pool. Returns the number dropped by this call (counted in
     /// [`Stats::dropped_by_trim`]). Use it on a configuration reload, or
-    /// before a known quiet period.
+    /// before a known quiet period. Visits every shard, as `trim` does.
     pub fn clear(&self) -> u64 {
         self.inner.clear()
     }
@@ -182,7 +302,8 @@ impl<T: Send + 'static> Pool<T> {
         self.inner.flush_local();
     }
 
-    /// A snapshot of the pool's counters and of what it holds now.
+    /// A snapshot of the pool's counters and of what it holds now. Visits
+    /// every shard.
     pub fn stats(&self) -> Stats {
         self.inner.stats()
     }
@@ -203,6 +324,17 @@ impl<T: Send + 'static> Pool<T> {
     pub fn is_pooling(&self) -> bool {
         self.inner.config.pooling
     }
+
+    /// How many objects each thread's private stack holds at most.
+    pub(crate) fn private_capacity(&self) -> usize {
+        self.inner.config.private_capacity
+    }
+
+    /// The state behind the handle (the loom models look inside).
+    #[cfg(all(test, shardpool_loom))]
+    pub(crate) fn inner(&self) -> &Arc<Inner<T>> {
+        &self.inner
+    }
 }
 
 impl<T: Send + Default + 'static> Default for Pool<T> {
@@ -220,5 +352,512 @@ impl<T: Send + 'static> fmt::Debug for Pool<T> {
             .field("max_idle_bytes", &self.max_idle_bytes())
             .field("stats", &self.stats())
             .finish()
+    }
+}
+
+impl<T: Send + 'static> Inner<T> {
+    pub(crate) fn new(
+        create: CreateFn<T>,
+        reset: Option<ResetFn<T>>,
+        weigh: Option<WeighFn<T>>,
+        config: Config,
+        budget: Option<Arc<Budget>>,
+    ) -> Arc<Self> {
+        let auto_trim = config.trim_interval.map(AutoTrim::new);
+        let inner = Arc::new_cyclic(|weak_self| Inner {
+            shards: Directory::new(),
+            epoch: AtomicU64::new(0),
+            create,
+            reset,
+            weigh,
+            config,
+            budget,
+            orphan: PoolCounters::default(),
+            auto_trim,
+            weak_self: weak_self.clone(),
+            key: crate::sync::unique_id(),
+        });
+        let registered: Weak<dyn Registered> = inner.weak_self.clone();
+        crate::trim::registry::register(inner.key, registered);
+        inner
+    }
+
+    /// The current trim epoch (see the field docs for why relaxed).
+    #[inline(always)]
+    pub(crate) fn epoch(&self) -> u64 {
+        self.epoch.load(Ordering::Relaxed)
+    }
+
+    // ---- Finding the calling thread's shard -------------------------------
+
+    /// The calling thread's shard, if its shard cache has it: the fast
+    /// path's lookup.
+    #[inline(always)]
+    fn cached_shard(&self) -> Option<Owner<'_, T>> {
+        let shard = cache::lookup(self.key)?;
+        // SAFETY: by the rules in `shard/cache.rs`, a line for our key was
+        // filled by this thread with a shard of ours that it owns and still
+        // owns; shards live as long as the pool, which `&self` keeps alive.
+        Some(unsafe { Owner::new(shard.cast::<Shard<T>>().as_ref(), &self.shards) })
+    }
+
+    /// The calling thread's shard if it owns one here; never adopts.
+    pub(crate) fn owned_shard(&self) -> Option<Owner<'_, T>> {
+        if let Some(owner) = self.cached_shard() {
+            return Some(owner);
+        }
+        let shard = exit::find(self.key)?;
+        // SAFETY: the thread's list holds only shards it adopted and still
+        // owns (the exit hook empties it before giving any up), in pools that
+        // are alive when `&self` is.
+        let owner = unsafe { Owner::new(shard.cast::<Shard<T>>().as_ref(), &self.shards) };
+        Some(self.remember(owner))
+    }
+
+    /// The calling thread's shard, adopting a vacant one or creating one on
+    /// first use. `None` on a thread that is exiting: nothing would flush a
+    /// new shard.
+    #[cold]
+    fn shard_or_adopt(&self) -> Option<Owner<'_, T>> {
+        if let Some(owner) = self.owned_shard() {
+            return Some(owner);
+        }
+        let token = exit::thread_token()?;
+        let mut adopted = None;
+        self.shards.find(Set::Vacant, token as usize, |index| {
+            let shard = self.shards.get(index);
+            if let Some(shard) = shard.filter(|shard| shard.try_adopt(token)) {
+                self.shards.remove(Set::Vacant, index);
+                adopted = Some(shard);
+            }
+            adopted.is_some()
+        });
+        let shard = adopted.unwrap_or_else(|| {
+            let config = &self.config;
+            self.shards.insert(|index| {
+                let private = config.private_capacity;
+                Shard::new(index, token, private, config.shard_capacity, self.epoch())
+            })
+        });
+        // SAFETY: adopted or created owned by this thread, just above.
+        let owner = unsafe { Owner::new(shard, &self.shards) };
+        let pool: Weak<dyn ExitFlush> = self.weak_self.clone();
+        if !exit::register(self.key, pool, NonNull::from(shard).cast()) {
+            // The hook is gone: the thread is exiting. Give the shard back.
+            owner.give_up();
+            return None;
+        }
+        Some(self.remember(owner))
+    }
+
+    /// Caches the calling thread's shard (rule 1 of `shard/cache.rs`: the
+    /// caller holds an `Owner`, and `exit::register` succeeded, so the thread
+    /// is not exiting).
+    fn remember<'a>(&'a self, owner: Owner<'a, T>) -> Owner<'a, T> {
+        cache::fill(self.key, NonNull::from(owner.shard()).cast());
+        owner
+    }
+
+    /// Counts `event` in the calling thread's shard if it has one, else in
+    /// the pool-wide counters.
+    pub(crate) fn count(&self, event: Event, n: u64) {
+        match self.owned_shard() {
+            Some(owner) => owner.counters().of(event).add(n),
+            None => self.orphan.of(event).add(n),
+        }
+    }
+
+    // ---- get ---------------------------------------------------------------
+
+    /// An object, and the shard it came from (its guard's way home): from the
+    /// calling thread's private stack, else the slow path.
+    #[inline(always)]
+    pub(crate) fn acquire(&self) -> (Box<T>, Home<T>) {
+        let owner = self.cached_shard();
+        if let Some(owner) = &owner
+            && let Some(value) = owner.pop(self.epoch())
+        {
+            return (value, Home::of(owner.shard()));
+        }
+        self.acquire_slow(owner)
+    }
+
+    /// Everything but the fast path: an idle object from anywhere, else a new
+    /// one. `cached`: the calling thread's shard, if the fast path found it.
+    #[cold]
+    #[inline(never)]
+    fn acquire_slow(&self, cached: Option<Owner<'_, T>>) -> (Box<T>, Home<T>) {
+        let owner = match self.reuse(cached) {
+            Ok((value, owner)) => return (value, Home::of(owner.shard())),
+            Err(owner) => owner,
+        };
+        let value = Box::new((self.create)());
+        match owner {
+            // Still ours: only this thread's exit hook could give it up.
+            Some(owner) => {
+                owner.counters().created.bump();
+                (value, Home::of(owner.shard()))
+            }
+            None => {
+                self.count(Event::created, 1);
+                (value, Home::NONE)
+            }
+        }
+    }
+
+    /// Reuse only (`try_get`): `None` instead of creating.
+    pub(crate) fn try_acquire(&self) -> Option<(Box<T>, Home<T>)> {
+        let owner = self.cached_shard();
+        if let Some(owner) = &owner
+            && let Some(value) = owner.pop(self.epoch())
+        {
+            return Some((value, Home::of(owner.shard())));
+        }
+        let (value, owner) = self.reuse(owner).ok()?;
+        Some((value, Home::of(owner.shard())))
+    }
+
+    /// The search behind `get` and `try_get`: private stack (after catching
+    /// up with trims), own shared list, other threads' shared lists. Returns
+    /// the calling thread's shard with the object, or (`Err`) for counting
+    /// what the caller does next, if the thread has one.
+    fn reuse<'a>(&'a self, cached: Option<Owner<'a, T>>) -> Reuse<'a, T> {
+        if !self.config.pooling {
+            return Err(None);
+        }
+        self.maybe_auto_trim();
+        let from_fast_path = cached.is_some();
+        let Some(owner) = cached.or_else(|| self.shard_or_adopt()) else {
+            return Err(None);
+        };
+        // The fast path found this owner up to date with the trims (so its
+        // private stack empty) if it still is: the epoch only grows, and only
+        // this thread moves the owner's.
+        let stack_empty = from_fast_path && owner.seen_epoch() >= self.epoch();
+        let mut drops = Dropper::default();
+        let dropped = self.catch_up(&owner, &mut drops);
+        // A stale object's `Drop` that panicked is re-raised here, before an
+        // object is taken: afterwards the object would unwind out of the
+        // caller's hands, counted as handed out but never returned.
+        drops.finish();
+        // Look in the private stack unless the fast path just found it empty;
+        // afresh if stale objects were dropped (their `Drop` may use the pool).
+        if (!stack_empty || dropped > 0)
+            && let Some(value) = owner.pop(self.epoch())
+        {
+            return Ok((value, owner));
+        }
+        if let Some(batch) = owner.refill() {
+            owner.counters().shared_hits.bump();
+            return Ok((self.uncharge(batch), owner));
+        }
+        if self.shards.is_empty(Set::Stealable) {
+            return Err(Some(owner));
+        }
+        match self.steal(&owner) {
+            Some(value) => Ok((value, owner)),
+            None => Err(Some(owner)),
+        }
+    }
+
+    /// The newest object of a batch moved from a shared list to the private
+    /// stack, which is not charged to the budget: release what the batch
+    /// was charged in the list.
+    fn uncharge(&self, batch: Batch<T>) -> Box<T> {
+        if let Some(budget) = &self.budget {
+            budget.release(batch.weight);
+        }
+        batch.newest
+    }
+
+    /// Takes a batch from another thread's shared list. Only shards in the
+    /// stealable set are visited, starting past our own, so the cost follows
+    /// what there is to steal, not how many threads have shards (I11), and
+    /// threads that miss at once start at different victims. A list whose
+    /// claim another thread holds is passed over, not waited for.
+    fn steal(&self, owner: &Owner<'_, T>) -> Option<Box<T>> {
+        let me = owner.shard().index();
+        let mut stolen = None;
+        self.shards
+            .find(Set::Stealable, owner.steal_start(), |index| {
+                stolen = (index != me)
+                    .then(|| self.shards.get(index))
+                    .flatten()
+                    .and_then(|victim| owner.steal_from(victim));
+                stolen.is_some()
+            });
+        let stolen = stolen?;
+        let counters = owner.counters();
+        counters.stolen.add(stolen.count);
+        counters.steals.bump();
+        Some(self.uncharge(stolen))
+    }
+
+    // ---- return ------------------------------------------------------------
+
+    /// Takes an object back: reset policy → private stack (the fast path) →
+    /// the slow path.
+    ///
+    /// A guard dropped while its thread unwinds may hold a half-updated
+    /// object: it is kept only if the reset policy runs to completion and
+    /// accepts it. With a policy that is what always happens, so only a pool
+    /// without one asks whether the thread is panicking. The policy runs
+    /// under `catch_unwind` either way: a panic in it drops the object,
+    /// counted, and then propagates or is contained (see [`Returner`]).
+    #[inline(always)]
+    pub(crate) fn release(&self, mut value: Box<T>, home: Home<T>, returner: Returner) {
+        let verdict = match &self.reset {
+            Some(reset) => match catch_unwind(AssertUnwindSafe(|| reset(&mut value))) {
+                Ok(true) => Ok(()),
+                Ok(false) => Err((Event::dropped_by_policy, None)),
+                Err(panic) => Err((Event::dropped_by_panic, Some(panic))),
+            },
+            None if returner == Returner::Guard && std::thread::panicking() => {
+                Err((Event::dropped_by_panic, None))
+            }
+            None => Ok(()),
+        };
+        if let Err((why, panic)) = verdict {
+            return self.reject(value, why, panic, returner);
+        }
+        // SAFETY: `home` came from this pool's `acquire`, and `&self` keeps
+        // the pool, hence the shard, alive.
+        let owner = unsafe { home.owner(&self.shards) };
+        if let Some(owner) = owner.or_else(|| self.cached_shard()) {
+            match owner.push(value, self.epoch()) {
+                Ok(()) => return,
+                Err(back) => value = back,
+            }
+        }
+        self.release_slow(value, returner);
+    }
+
+    /// The private stack was full, the owner must catch up with a trim, or
+    /// the thread's shard is not cached.
+    #[cold]
+    #[inline(never)]
+    fn release_slow(&self, value: Box<T>, returner: Returner) {
+        if !self.config.pooling {
+            return self.reject(value, Event::dropped_by_passthrough, None, returner);
+        }
+        self.maybe_auto_trim();
+        let Some(owner) = self.shard_or_adopt() else {
+            // No shard to keep this in: the thread is exiting.
+            return self.reject(value, Event::dropped_by_exit, None, returner);
+        };
+        let mut drops = Dropper::default();
+        self.catch_up(&owner, &mut drops);
+        // Read afresh: catching up may have run user code.
+        let epoch = self.epoch();
+        let counters = owner.counters();
+        match &self.budget {
+            None => {
+                if let Err(full) = owner.keep(value, epoch) {
+                    counters.returned_elsewhere.bump();
+                    counters.dropped_by_cap.bump();
+                    drops.drop(full);
+                }
+            }
+            Some(_) => {
+                if let Err(value) = owner.keep_private(value, epoch) {
+                    counters.returned_elsewhere.bump();
+                    self.keep_shared(&owner, value, epoch, &mut drops);
+                }
+            }
+        }
+        drops.settle(returner);
+    }
+
+    /// Puts an object (already counted as returned) on the calling thread's
+    /// shared list, charged to the budget if there is one, or drops it,
+    /// counted, if the shard is full, the budget would be exceeded, or
+    /// `weigh` panics.
+    fn keep_shared(&self, owner: &Owner<'_, T>, value: Box<T>, stamp: u64, drops: &mut Dropper) {
+        let counters = owner.counters();
+        let mut weight = 0;
+        if let Some(budget) = &self.budget {
+            if budget.limit() == 0 {
+                // Nothing is kept in shared lists under a zero budget, not
+                // even objects that weigh nothing.
+                counters.dropped_by_budget.bump();
+                return drops.drop(value);
+            }
+            // User code; nothing is held while it runs.
+            let weighed = match &self.weigh {
+                Some(weigh) => drops.call(|| weigh(&value)),
+                None => Some(std::mem::size_of::<T>()),
+            };
+            let Some(weighed) = weighed else {
+                counters.dropped_by_panic.bump();
+                return drops.drop(value);
+            };
+            if !budget.try_charge(weighed) {
+                counters.dropped_by_budget.bump();
+                return drops.drop(value);
+            }
+            weight = weighed;
+        }
+        // Checked after `weigh`, which may have used the pool.
+        if let Err(full) = owner.shared_batch().push(value, stamp, weight) {
+            if let Some(budget) = &self.budget {
+                budget.release(weight);
+            }
+            counters.dropped_by_cap.bump();
+            drops.drop(full);
+        }
+    }
+
+    /// Counts a return the pool will not keep, then drops it; a panic (the
+    /// reset policy's, or the object's `Drop`) propagates only from a call.
+    #[cold]
+    #[inline(never)]
+    fn reject(
+        &self,
+        value: Box<T>,
+        why: Event,
+        panic: Option<Box<dyn std::any::Any + Send>>,
+        returner: Returner,
+    ) {
+        self.count(Event::returned_elsewhere, 1);
+        self.count(why, 1);
+        let mut drops = Dropper::default();
+        if let Some(panic) = panic {
+            drops.keep(panic);
+        }
+        drops.drop(value);
+        drops.settle(returner);
+    }
+
+    // ---- the rest: flush, stats, teardown ---------------------------------
+
+    /// Moves the calling thread's private objects to its shared list
+    /// (`Pool::flush_local`), after catching up with any trim.
+    pub(crate) fn flush_local(&self) {
+        if let Some(owner) = self.owned_shard() {
+            let mut drops = Dropper::default();
+            self.catch_up(&owner, &mut drops);
+            self.flush_private(&owner, &mut drops);
+            drops.finish();
+        }
+    }
+
+    /// Moves the owner's private objects to its shared list, oldest first (so
+    /// the list keeps roughly the order they went idle in): one publication
+    /// for the whole batch without a budget; with one, each is weighed and
+    /// charged.
+    fn flush_private(&self, owner: &Owner<'_, T>, drops: &mut Dropper) {
+        if self.budget.is_some() {
+            while let Some((value, stamp)) = owner.take_oldest() {
+                self.keep_shared(owner, value, stamp, drops);
+            }
+            return;
+        }
+        let mut batch = owner.shared_batch();
+        while let Some((value, stamp)) = owner.take_oldest() {
+            if let Err(full) = batch.push(value, stamp, 0) {
+                owner.counters().dropped_by_cap.bump();
+                drops.drop(full);
+            }
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let mut tally = Tally::default();
+        let mut flows = Flows::default();
+        for shard in self.shards.iter() {
+            // The private stack's flows before the counters: the pool counts
+            // its own moves (`moved_in`, `moved_out`) before making them, so
+            // in this order a move in flight can only make `idle` read low.
+            let (pushes, pops) = shard.private_flows();
+            shard.counters.add_to(&mut tally);
+            flows.pushes += pushes;
+            flows.pops += pops;
+            flows.shards += 1;
+        }
+        self.orphan.add_to(&mut tally);
+        let mut stats = crate::stats::finish(&tally, &flows);
+        stats.idle_bytes = self.budget.as_ref().map_or(0, |b| b.used() as u64);
+        stats
+    }
+}
+
+impl<T: Send + 'static> Drop for Inner<T> {
+    fn drop(&mut self) {
+        crate::trim::registry::unregister(self.key);
+        // Drop every idle object here, each under containment, and give back
+        // what the shared lists had charged to a budget that other pools (size
+        // classes) may still be using.
+        let mut drops = Dropper::default();
+        let mut charged = 0;
+        for shard in self.shards.iter() {
+            // SAFETY: `&mut self`: no thread can be using the pool, so no
+            // other `Owner` of this shard exists.
+            let owner = unsafe { Owner::new(shard, &self.shards) };
+            while let Some((value, _)) = owner.take_oldest() {
+                drops.drop(value);
+            }
+            let mut entries = Vec::new();
+            let mut claim = shard.ring.claim();
+            while let Some(entry) = claim.pop_oldest() {
+                entries.push(entry);
+            }
+            drop(claim);
+            for entry in entries {
+                charged += entry.weight;
+                drops.drop(entry.value);
+            }
+        }
+        if let Some(budget) = &self.budget {
+            budget.release(charged);
+        }
+        // A drop: contained, whatever the thread is doing.
+        drops.settle(Returner::Guard);
+    }
+}
+
+impl<T: Send + 'static> ExitFlush for Inner<T> {
+    unsafe fn flush_exiting_thread(&self, shard: NonNull<()>) {
+        // SAFETY: the caller guarantees `shard` is one of our shards, which
+        // live as long as we do (we are alive: the caller upgraded a `Weak`),
+        // and that this thread adopted it; only this hook gives it up, below.
+        let owner = unsafe { Owner::new(shard.cast::<Shard<T>>().as_ref(), &self.shards) };
+        let mut drops = Dropper::default();
+        self.flush_private(&owner, &mut drops);
+        // Marked as exiting, this thread never touches the shard again.
+        owner.give_up();
+        // Exiting: a panic from user code here is contained.
+        drops.settle(Returner::Guard);
+    }
+
+    fn flush_local(&self) {
+        Inner::flush_local(self);
+    }
+}
+
+impl<T: Send + 'static> Registered for Inner<T> {
+    fn trim_now(&self) -> u64 {
+        self.trim()
+    }
+
+    fn auto_trim_due(&self) -> Option<(u64, u64)> {
+        self.auto_trim
+            .as_ref()
+            .map(|a| (a.next_due(), a.interval().as_nanos() as u64))
+    }
+
+    fn auto_trim_if_due(&self, now: u64) -> bool {
+        let due = self.auto_trim.as_ref().is_some_and(|a| a.claim_due(now));
+        if due {
+            self.trim();
+        }
+        due
+    }
+
+    fn name(&self) -> Option<&str> {
+        self.config.name.as_deref()
+    }
+
+    fn stats(&self) -> Stats {
+        Inner::stats(self)
     }
 }

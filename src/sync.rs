@@ -5,20 +5,12 @@
 //! when built with `RUSTFLAGS="--cfg shardpool_loom"`.
 //!
 //! What loom sees, and what it does not:
-//! - **Seen**: every atomic and `UnsafeCell` of our own protocols — the shared
-//!   ring and its segments (`shard/ring.rs`), the owner-only private stack
-//!   (`shard/private.rs`, through `UnsafeCell`), shard ownership, the trim
-//!   epoch, the retained-bytes budget.
-//! - **Stand-in**: `thread_local::ThreadLocal` is not loom-aware. Under loom it
-//!   is replaced by [`ThreadLocal`] below, a per-loom-thread map with the same
-//!   contract (one entry per thread, stable references, iteration over all
-//!   entries). Its entry list sits behind a loom mutex, so loom sees the
-//!   happens-before edge from a thread creating its shard to another thread
-//!   finding it, which the real crate provides by publishing each entry with
-//!   release/acquire. The mutex also serializes iteration with insertion,
-//!   which the real crate does not; our protocols never rely on that (a
-//!   stealer or trim that misses a shard being created is a correct outcome,
-//!   and the models explore both).
+//! - **Seen**: every atomic, fence and `UnsafeCell` of our own protocols —
+//!   the shared ring and its segments (`shard/ring.rs`), the owner-only
+//!   private stack (`shard/private.rs`, through `UnsafeCell`), the shard
+//!   directory and its stealable and vacant sets (`shard/directory.rs`),
+//!   shard ownership, the trim epoch, the retained-bytes budget. The pool
+//!   uses no other crate's concurrent structure, so nothing needs a stand-in.
 //! - **Explicit**: loom runs thread-local destructors in an order of its own
 //!   and forbids `thread::current()` inside them, so under loom the exit hook
 //!   does not run from a destructor; models call
@@ -33,11 +25,8 @@
 #[cfg(not(shardpool_loom))]
 mod imp {
     pub(crate) use std::sync::atomic::{
-        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
     };
-
-    /// Per-thread storage, one entry per live thread id (ids are reused).
-    pub(crate) type ThreadLocal<T> = thread_local::ThreadLocal<T>;
 
     /// `std::cell::UnsafeCell` with loom's closure-based access API, so code
     /// reads the same in both builds.
@@ -70,104 +59,13 @@ mod imp {
 mod imp {
     pub(crate) use loom::cell::UnsafeCell;
     pub(crate) use loom::sync::atomic::{
-        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering, fence,
     };
 
     /// Under loom every wait must yield to the scheduler, or the model spins
     /// forever on a branch where the other thread never runs.
     pub(crate) fn spin(_backoff: &crossbeam_utils::Backoff) {
         loom::thread::yield_now();
-    }
-
-    loom::thread_local! {
-        /// The stand-in's notion of this thread's id: 0 until first used, then
-        /// fresh; a model may set it to another thread's id to simulate the
-        /// real crate reusing an exited thread's id.
-        static SLOT: std::cell::Cell<usize> = std::cell::Cell::new(0);
-    }
-
-    /// Makes the calling loom thread use stand-in id `slot` (tests only).
-    pub(crate) fn use_thread_slot(slot: usize) {
-        SLOT.with(|s| s.set(slot));
-    }
-
-    fn current_slot() -> usize {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1 << 20);
-        SLOT.with(|s| {
-            if s.get() == 0 {
-                s.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-            }
-            s.get()
-        })
-    }
-
-    /// Loom stand-in for `thread_local::ThreadLocal`: one boxed entry per
-    /// stand-in thread id. Boxes never move or drop before `self` does, which
-    /// is what makes the returned references stable, as in the real crate.
-    ///
-    /// Publication is loom-visible: the list is behind a loom mutex, so an
-    /// insert happens before every lookup or iteration that finds the entry,
-    /// as in the real crate (which publishes each bucket and each entry's
-    /// `present` flag with release and loads them with acquire). The mutex
-    /// orders more than the real crate's lock-free reads do (an iteration
-    /// waits for an insert in progress), but it adds no happens-before edge
-    /// the real crate lacks for any entry an iteration sees. A std mutex would
-    /// hide the edge from loom, and worse, hang the model: loom may switch
-    /// threads while one holds it.
-    pub(crate) struct ThreadLocal<T: Send> {
-        entries: loom::sync::Mutex<Vec<(usize, Box<T>)>>,
-    }
-
-    impl<T: Send> ThreadLocal<T> {
-        pub(crate) fn new() -> Self {
-            Self {
-                entries: loom::sync::Mutex::new(Vec::new()),
-            }
-        }
-
-        fn find(&self, id: usize) -> Option<&T> {
-            let entries = self.entries.lock().unwrap();
-            let entry = entries.iter().find(|(owner, _)| *owner == id)?;
-            let ptr: *const T = &*entry.1;
-            // SAFETY:
-            // - the entry is boxed, so its address is stable while the Vec grows;
-            // - entries are only removed by `iter_mut`/drop, which need `&mut self`,
-            //   so the box outlives the `&self` borrow the result is tied to.
-            Some(unsafe { &*ptr })
-        }
-
-        pub(crate) fn get(&self) -> Option<&T> {
-            self.find(current_slot())
-        }
-
-        pub(crate) fn get_or(&self, create: impl FnOnce() -> T) -> &T {
-            let id = current_slot();
-            if let Some(found) = self.find(id) {
-                return found;
-            }
-            let value = Box::new(create());
-            self.entries.lock().unwrap().push((id, value));
-            self.find(id).expect("entry was just inserted")
-        }
-
-        pub(crate) fn iter(&self) -> impl Iterator<Item = &T>
-        where
-            T: Sync,
-        {
-            let ptrs: Vec<*const T> = (self.entries.lock().unwrap().iter())
-                .map(|(_, b)| &**b as *const T)
-                .collect();
-            // SAFETY: as in `find`, boxes stay put and alive for the `&self` borrow.
-            ptrs.into_iter().map(|p| unsafe { &*p })
-        }
-
-        pub(crate) fn iter_mut(&mut self) -> impl Iterator<Item = &mut T> {
-            self.entries
-                .get_mut()
-                .unwrap()
-                .iter_mut()
-                .map(|(_, b)| &mut **b)
-        }
     }
 }
 

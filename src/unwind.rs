@@ -1,4 +1,4 @@
-//! Containing user panics (invariant I9).
+//! Containing user panics (I9, no callback breaks it).
 //!
 //! User code runs inside the pool: `create`, `reset`, `weigh`, `T::drop`.
 //! Whatever it does, the pool's own frames must never turn it into an abort
@@ -59,6 +59,15 @@ impl Dropper {
 }
 
 impl Dropper {
+    /// Ends the batch as `returner` requires: re-raises the first panic for
+    /// an explicit call ([`finish`](Dropper::finish)), forgets it for a drop.
+    pub(crate) fn settle(self, returner: crate::pool::Returner) {
+        match returner {
+            crate::pool::Returner::Call => self.finish(),
+            crate::pool::Returner::Guard => self.forget(),
+        }
+    }
+
     /// Forgets a caught panic (the objects were counted and dropped) where
     /// re-raising it would lose an object in hand.
     pub(crate) fn forget(self) {

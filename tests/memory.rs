@@ -1,4 +1,5 @@
-//! Idle memory comes back (issue 3): measured with a counting global
+//! Idle memory comes back: I5 (two trims release everything idle) and I10
+//! (bookkeeping bounded by use, not by caps), measured with a counting global
 //! allocator, so "back to the pre-burst level" means live heap bytes.
 //!
 //! Tests here measure the whole process's heap, so they take a lock and run
@@ -109,11 +110,13 @@ fn burst_is_released_by_two_trims() {
     eprintln!("burst: +{after_burst} B, one trim: +{after_one} B, two trims: +{after_two} B");
 }
 
-/// Issue 13: a shard's shared-list storage grows with what it holds and is
-/// freed by trimming, so the burst above leaves the same small bookkeeping
-/// whatever `max_idle_per_thread` is. (Before: every shard's ring was
-/// allocated up front at the cap, 337 KB live after two trims with a cap of
-/// 1024, 1.5 MiB per shard with a cap of 65,535.)
+/// I10 (bookkeeping bounded by use): a shard's shared-list storage grows
+/// with what it holds and is freed by trimming, so the burst above leaves
+/// the same small bookkeeping whatever `max_idle_per_thread` is.
+///
+/// Catches shared-list storage allocated up front at the cap: 337 KB live
+/// after two trims with a cap of 1024, 1.5 MiB per shard with a cap of
+/// 65,535.
 #[test]
 fn burst_leaves_bookkeeping_independent_of_the_cap() {
     let _serial = serial();
@@ -140,14 +143,17 @@ fn burst_leaves_bookkeeping_independent_of_the_cap() {
     }
 }
 
-/// Issue 13: with a high count cap and a byte budget (the documented way to
-/// bound by bytes), what the pool keeps with nothing checked out stays
-/// within the budget plus the documented slack: per thread, one private
-/// object (uncharged) and the bookkeeping outside the budget (its shard and
-/// its share of the thread-local table, a few KiB, and 24 bytes of
-/// shared-list storage per idle entry, in segments of 32). The counter sees
-/// the whole process, so the harness's own allocations meanwhile count too.
-/// (Before: 2.36 MB live for a 1 MiB budget: 16,384 ring slots per shard.)
+/// I4 and I10 with a byte budget: with a high count cap and a budget (the
+/// documented way to bound by bytes), what the pool keeps with nothing
+/// checked out stays within the budget plus the documented slack: per
+/// thread, one private object (uncharged) and the bookkeeping outside the
+/// budget (its shard and its place in the pool's shard directory, a few KiB,
+/// and 24 bytes of shared-list storage per idle entry, in segments of 32).
+/// The counter sees the whole process, so the harness's own allocations
+/// meanwhile count too.
+///
+/// Catches storage sized by the count cap instead of by use: 2.36 MB live
+/// for a 1 MiB budget (16,384 shared-list slots per shard).
 #[test]
 fn budget_bounds_bytes_with_a_high_cap() {
     let _serial = serial();

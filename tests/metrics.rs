@@ -10,7 +10,7 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use shardpool::{BackgroundTrimmer, Pool};
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// A series: metric name plus its labels, sorted.
@@ -22,6 +22,8 @@ type Series = (String, Vec<(String, String)>);
 struct TestRecorder {
     counters: Mutex<BTreeMap<Series, Arc<AtomicU64>>>,
     gauges: Mutex<BTreeMap<Series, Arc<AtomicU64>>>,
+    /// A `pool` label whose counters this recorder refuses with a panic.
+    panic_for: Mutex<Option<String>>,
 }
 
 fn series(key: &Key) -> Series {
@@ -73,6 +75,12 @@ impl Recorder for TestRecorder {
     fn describe_histogram(&self, _: KeyName, _: Option<Unit>, _: SharedString) {}
 
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        let refused = self.panic_for.lock().unwrap().clone();
+        if let Some(pool) = refused
+            && key.labels().any(|l| l.key() == "pool" && l.value() == pool)
+        {
+            panic!("a planted panic in the recorder, for {pool}");
+        }
         let mut map = self.counters.lock().unwrap();
         Counter::from_arc(Arc::clone(map.entry(series(key)).or_default()))
     }
@@ -183,17 +191,35 @@ fn unnamed_pools_are_numbered_and_dropped_pools_stop() {
     assert_eq!(fresh.counter("shardpool_gets_total", &p), None);
 }
 
-/// With the feature on, the background trimmer records at its wake-ups: a
-/// pool it trims shows its trims through the global recorder without any
-/// call to `record_metrics`.
-#[test]
-fn the_background_trimmer_records() {
+/// The process-wide recorder the background trimmer records into, installed
+/// once for this binary; tests that use it take turns.
+fn global() -> (&'static TestRecorder, MutexGuard<'static, ()>) {
     static GLOBAL: OnceLock<&'static TestRecorder> = OnceLock::new();
+    static TURN: Mutex<()> = Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|p| p.into_inner());
     let recorder = *GLOBAL.get_or_init(|| {
         let r: &'static TestRecorder = Box::leak(Box::default());
         metrics::set_global_recorder(r).expect("the only global recorder in this binary");
         r
     });
+    (recorder, turn)
+}
+
+/// Waits until `done` holds, failing after 10 s with `what`.
+fn wait_until(what: impl Fn() -> String, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "within 10 s: {}", what());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// With the feature on, the background trimmer records at its wake-ups: a
+/// pool it trims shows its trims through the global recorder without any
+/// call to `record_metrics`.
+#[test]
+fn the_background_trimmer_records() {
+    let (recorder, _turn) = global();
     let pool = Pool::builder()
         .name("metrics-test/trimmer")
         .trim_interval(Duration::from_millis(10))
@@ -204,22 +230,44 @@ fn the_background_trimmer_records() {
     pool.flush_local();
     let trimmer = BackgroundTrimmer::start().expect("trimmer starts");
     let p = [("pool", "metrics-test/trimmer")];
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let trims = recorder.counter("shardpool_trims_total", &p).unwrap_or(0);
-        if trims >= 2 {
-            // Two trims with no use in between drop the idle object.
-            let idle = recorder.gauge("shardpool_idle", &p);
-            if idle == Some(0.0) {
-                break;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no trims recorded within 10 s: {trims}, {:?}",
-            pool.stats()
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let trims = || recorder.counter("shardpool_trims_total", &p).unwrap_or(0);
+    // Two trims with no use in between drop the idle object.
+    wait_until(
+        || format!("no trims recorded: {}, {:?}", trims(), pool.stats()),
+        || trims() >= 2 && recorder.gauge("shardpool_idle", &p) == Some(0.0),
+    );
+    trimmer.stop();
+}
+
+/// A recorder that panics while the trimmer records: the panic is caught
+/// and counted on the trimmer thread, which keeps trimming and recording.
+#[test]
+fn a_panicking_recorder_does_not_end_the_trimmer() {
+    let (recorder, _turn) = global();
+    let refused = "metrics-test/refused";
+    *recorder.panic_for.lock().unwrap() = Some(refused.to_owned());
+    let panics_before = BackgroundTrimmer::caught_panics();
+    let trimmer = BackgroundTrimmer::start().expect("trimmer starts");
+    let pool = Pool::builder().name(refused).build(String::new);
+    wait_until(
+        || "the recorder's panic to be caught".to_owned(),
+        || BackgroundTrimmer::caught_panics() > panics_before,
+    );
+    drop(pool);
+    *recorder.panic_for.lock().unwrap() = None;
+
+    let later = Pool::builder()
+        .name("metrics-test/after-a-panic")
+        .trim_interval(Duration::from_millis(10))
+        .build(String::new);
+    drop(later.get());
+    later.flush_local();
+    let p = [("pool", "metrics-test/after-a-panic")];
+    let trims = || recorder.counter("shardpool_trims_total", &p).unwrap_or(0);
+    wait_until(
+        || format!("{} trims recorded, {:?}", trims(), later.stats()),
+        || trims() >= 2,
+    );
+    assert!(BackgroundTrimmer::is_running());
     trimmer.stop();
 }

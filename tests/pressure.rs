@@ -1,12 +1,14 @@
-//! Memory-pressure trimming (`PressureWatcher`) end to end, on the real
-//! background trimmer thread. The decision logic (parsing `memory.events` and
-//! `memory.pressure`, the rate limit on a fake clock) is unit-tested in
-//! `src/trim/pressure.rs`; these tests use the user check, which does not
-//! depend on the machine's cgroup.
+//! Memory-pressure trimming (`PressureWatcher`, cargo feature `pressure`) end
+//! to end, on the real background trimmer thread. The decision logic (the
+//! rate limit on a fake clock) is unit-tested in `src/trim/pressure/decide.rs`,
+//! the parsing of `memory.events`, `memory.pressure` and mountinfo in
+//! `src/trim/pressure/cgroup.rs`; these tests use the user check, which does
+//! not depend on the machine's cgroup.
 //!
 //! Watchers trim every pool in the process, so the tests take turns (`serial`).
 //! Waits are deadline loops; the deadline only bounds a hang, no sleep decides
 //! an assertion.
+#![cfg(feature = "pressure")]
 #![cfg(not(miri))] // real threads and wall-clock waits; the logic runs under Miri as unit tests
 
 use shardpool::{BackgroundTrimmer, Pool, PressureConfig, PressureWatcher};
@@ -128,6 +130,56 @@ fn check_false_never_trims() {
     watcher.stop();
 }
 
+/// An object whose `Drop` panics.
+struct Bomb;
+
+impl Drop for Bomb {
+    fn drop(&mut self) {
+        panic!("a planted panic in T::drop");
+    }
+}
+
+/// A `T::drop` that panics during a pressure trim is contained per pool: a
+/// pool built after it (later in `trim_all`'s order) is trimmed by every
+/// pressure trim too, the watcher keeps trimming, and the panics are counted.
+#[test]
+fn panicking_drop_in_a_pressure_trim_is_contained() {
+    let _serial = serial();
+    let bombs = Pool::new(|| Bomb);
+    drop((0..2).map(|_| bombs.get()).collect::<Vec<_>>());
+    bombs.flush_local();
+    let later = Pool::new(|| vec![0u8; 64]);
+    drop((0..3).map(|_| later.get()).collect::<Vec<_>>());
+    later.flush_local();
+    let panics_before = BackgroundTrimmer::caught_panics();
+
+    let asked = Arc::new(AtomicU64::new(0));
+    let watcher = PressureWatcher::start(
+        PressureConfig::default()
+            .cgroup(false)
+            .check(always(&asked))
+            .min_interval(Duration::from_millis(5))
+            .poll_interval(Duration::from_millis(1)),
+    )
+    .unwrap();
+    wait_until("the bombs to be dropped", || bombs.stats().idle == 0);
+    wait_until("the later pool's idle objects to be dropped", || {
+        later.stats().idle == 0
+    });
+    assert_eq!(later.stats().dropped_by_trim, 3);
+    assert!(BackgroundTrimmer::caught_panics() > panics_before);
+    let trims = watcher.pressure_trims();
+    wait_until("another pressure trim", || watcher.pressure_trims() > trims);
+    assert!(BackgroundTrimmer::is_running());
+    // The last handle: stopping joins the thread, so its last pass is done.
+    watcher.stop();
+    assert_eq!(
+        later.stats().trims,
+        bombs.stats().trims,
+        "every pressure trim reached every pool"
+    );
+}
+
 /// A check that panics counts as "no pressure"; the trimmer thread survives it
 /// and keeps polling.
 #[test]
@@ -154,7 +206,7 @@ fn panicking_check_is_no_pressure() {
 }
 
 /// A watcher keeps the trimmer thread running while it lives and lets it stop
-/// after; `BackgroundTrimmer::start()` works as before alongside it.
+/// after; a plain `BackgroundTrimmer` handle shares the thread with it.
 #[test]
 fn watcher_shares_the_trimmer_thread() {
     let _serial = serial();

@@ -4,14 +4,14 @@
 //!
 //! What it proves, with a `T` whose bookkeeping lives outside the object (so
 //! a bitwise copy made by the pool cannot hide itself):
-//! - I1: an object is never handed out while it is in use (a per-id state,
+//! - I1 (one holder at a time): an object is never handed out while it is in use (a per-id state,
 //!   moved Idle → InUse with a compare-exchange on every get), and its payload
 //!   is never written by two holders at once (every holder writes it whole and
 //!   re-reads it before returning it).
-//! - I2: every object the pool makes or adopts is dropped exactly once, only
+//! - I2 (dropped exactly once): every object the pool makes or adopts is dropped exactly once, only
 //!   while idle, by the end of the pool's life; once the threads are joined,
 //!   `Stats` agree with the registry and with what the threads did.
-//! - I4: idle objects stay within `shards × (1 + max_idle_per_thread)` and the
+//! - I4 (bounded retention): idle objects stay within `shards × (1 + max_idle_per_thread)` and the
 //!   charged bytes within the budget, checked by a watcher thread throughout
 //!   and at the end.
 //!

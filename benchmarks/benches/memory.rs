@@ -9,8 +9,8 @@
 //! prints a markdown table and writes it to `$CARGO_TARGET_DIR/bench-report/memory.md`
 //! (or `target/bench-report/memory.md`).
 
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "common/peers.rs"]
 mod peers;
 
 use common::impls::{Fresh, shard, shard_detach, shard_idle, shard_owned};

@@ -3,8 +3,8 @@
 //! `floor@jemalloc` and `fresh@jemalloc`; compare them through the floor,
 //! which does not allocate.
 
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "common/peers.rs"]
 mod peers;
 
 mod suite;

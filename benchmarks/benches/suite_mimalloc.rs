@@ -4,8 +4,8 @@
 //! compare them through the floor, which does not allocate.
 //! mimalloc v2 is measured by the separate package in `benches/mimalloc_v2/`.
 
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "common/peers.rs"]
 mod peers;
 
 mod suite;

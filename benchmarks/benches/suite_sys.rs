@@ -5,8 +5,8 @@
 //!
 //! `cargo bench --bench suite_sys` (filter: `-- 'handoff/'`).
 
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "common/peers.rs"]
 mod peers;
 
 mod suite;

@@ -1,14 +1,14 @@
 //! Runs one benchmark workload through one implementation on the calling
 //! thread, for instruction counting (`valgrind --tool=callgrind`) and
 //! profiling (`perf record`), where criterion's own work would get in the way.
-//! The code is the suite's (`benches/common`): `single`, `hold32`, `big` and
+//! The code is the suite's (`examples/common`): `single`, `hold32`, `big` and
 //! `request` run the user's loops (`common/user.rs`, the floor as the bare
 //! loop, `shardpool` as `reset(clear).max_idle_per_thread(256)`);
 //! `bighold16`, `mixed` and `zeroed` the older harness (`common/work.rs`).
 //!
 //! ```text
 //! bench_probe <impl> <workload> <ops>
-//!   impl:     floor floor-guard fresh shardpool shardpool-noreset (user's loops)
+//!   impl:     floor free-list floor-guard fresh shardpool shardpool-noreset (user's loops)
 //!             shardpool-recycle (older harness) regex-automata opool
 //!             object-pool lockfree-linear lockfree-spinlock mutex-vec arrayqueue zeropool
 //!   workload: single hold32 big bighold16 mixed zeroed request
@@ -17,14 +17,14 @@
 //! `scripts/fast_path_instructions.sh --all` prints instructions per get+put
 //! for every pair.
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "../benches/common/peers.rs"]
+#[path = "../benches/peers.rs"]
 mod peers;
 
 use common::impls::{Floor, FloorGuard, Fresh, FreshZeroed, shard, shard_recycle, shard_user};
 use common::team::Job;
-use common::user::{Loop, Work, floor_job, user_job};
+use common::user::{Loop, Work, floor_job, free_list_job, user_job};
 use common::work::{Load, bytes_job};
 use common::{Big, Grow, Kind, Req, Small, big_size, small_size};
 use peers::{
@@ -75,6 +75,7 @@ where
     let run = |job: Box<Job<'_>>| job(0, ops);
     match which {
         "floor" => run(floor_job::<K>(shape)),
+        "free-list" => run(free_list_job::<K>(shape)),
         "floor-guard" => run(user_job::<K, _>(&FloorGuard::<K>::new(), shape)),
         "fresh" => run(user_job::<K, _>(&Fresh::<K>::new(), shape)),
         "shardpool" => run(user_job::<K, _>(&shard_user::<K>(), shape)),

@@ -87,6 +87,16 @@ impl Results {
         self.param(group, function, "")
     }
 
+    /// The system binary's floor in `group`: the faster of its two bare
+    /// loops, `floor` and `free-list` (where that one ran).
+    fn floor(&self, group: &str) -> Option<f64> {
+        let floor = self.get(group, "floor")?;
+        Some(
+            self.get(group, "free-list")
+                .map_or(floor, |list| list.min(floor)),
+        )
+    }
+
     fn param(&self, group: &str, function: &str, param: &str) -> Option<f64> {
         self.map
             .get(&(group.into(), function.into(), param.into()))
@@ -98,6 +108,8 @@ impl Results {
     fn via_floor(&self, group: &str, function: &str, alloc: &str) -> Option<f64> {
         let t = self.get(group, &format!("{function}@{alloc}"))?;
         let own = self.get(group, &format!("floor@{alloc}"))?;
+        // This binary's `floor` loop over the system binary's: the same
+        // loop, so the ratio carries the run-to-run drift between binaries.
         let floor = self.get(group, "floor")?;
         Some(t / own * floor)
     }
@@ -249,7 +261,7 @@ fn summary(r: &Results, out_dir: &Path) -> String {
     .unwrap();
     writeln!(w, "|---|---|---|---|---|---|---|---|---|").unwrap();
     for (g, _) in WORKLOADS {
-        let floor = r.get(g, "floor");
+        let floor = r.floor(g);
         if floor.is_none() && r.get(g, "shardpool").is_none() {
             continue;
         }
@@ -297,7 +309,7 @@ fn summary(r: &Results, out_dir: &Path) -> String {
          guard (what a guard costs by itself)."
     )
     .unwrap();
-    let mut cols: Vec<&str> = vec!["floor", "floor-guard", "fresh@sys"];
+    let mut cols: Vec<&str> = vec!["floor", "free-list", "floor-guard", "fresh@sys"];
     cols.extend(PEERS);
     cols.extend([
         "shardpool-owned",
@@ -328,10 +340,11 @@ fn summary(r: &Results, out_dir: &Path) -> String {
     // Targets.
     writeln!(
         w,
-        "\n## Targets (issue 5)\n\n\
-         Ratios of shardpool to the floor, and to the floor behind a 32-byte drop guard \
-         (`floor-guard`: the same free list, returned by a guard's `Drop`, so both sides pay \
-         what holding a guard costs the compiler). `met` is judged against the floor.\n"
+        "\n## Targets\n\n\
+         Ratios of shardpool to the floor (the faster of the bare loops `floor` and \
+         `free-list`), and to the floor behind a 32-byte drop guard (`floor-guard`: the \
+         `floor` list, returned by a guard's `Drop`, so both sides pay what holding a guard \
+         costs the compiler). `met` is judged against the floor.\n"
     )
     .unwrap();
     writeln!(
@@ -339,13 +352,20 @@ fn summary(r: &Results, out_dir: &Path) -> String {
         "| target | vs floor | vs floor-guard | met |\n|---|---|---|---|"
     )
     .unwrap();
-    let pool_over = |g: &str, base: &str| Some(r.get(g, "shardpool")? / r.get(g, base)?);
+    let pool_over = |g: &str, base: &str| {
+        let base = if base == "floor" {
+            r.floor(g)?
+        } else {
+            r.get(g, base)?
+        };
+        Some(r.get(g, "shardpool")? / base)
+    };
     for (g, limit) in [
-        ("single", 1.10),
-        ("parallel2", 1.10),
-        ("oversub8", 1.3),
-        ("hold32", 1.3),
-        ("hold32x2", 1.5),
+        ("single", 1.00),
+        ("parallel2", 1.05),
+        ("oversub8", 1.15),
+        ("hold32", 1.15),
+        ("hold32x2", 1.20),
         ("big", 1.10),
         ("big_x2", 1.15),
         ("request", 1.10),
@@ -456,7 +476,7 @@ const COLORS: [RGBColor; 9] = [
 fn workloads_svg(r: &Results, path: &Path) -> Res<()> {
     type Getter<'a> = Box<dyn Fn(&str) -> Option<f64> + 'a>;
     let series: Vec<(&str, Getter<'_>)> = vec![
-        ("floor", Box::new(|g| r.get(g, "floor"))),
+        ("floor", Box::new(|g| r.floor(g))),
         ("shardpool", Box::new(|g| r.get(g, "shardpool"))),
         ("fresh@sys", Box::new(|g| r.fresh(g, "sys"))),
         ("fresh@mimalloc", Box::new(|g| r.fresh(g, "mimalloc"))),

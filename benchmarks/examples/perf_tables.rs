@@ -2,9 +2,9 @@
 //! markdown tables on stdout. See `perf/mod.rs`; `scripts/perf_tables.sh`
 //! runs it (and the allocator variants) and writes `docs/perf/`.
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "../benches/common/peers.rs"]
+#[path = "../benches/peers.rs"]
 mod peers;
 #[path = "perf/mod.rs"]
 mod perf;

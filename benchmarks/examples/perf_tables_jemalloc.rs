@@ -1,9 +1,9 @@
 //! `perf_tables` with jemalloc as the global allocator: the floor, shardpool
 //! and fresh allocation only. See `perf/mod.rs`.
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "../benches/common/peers.rs"]
+#[path = "../benches/peers.rs"]
 mod peers;
 #[path = "perf/mod.rs"]
 mod perf;

@@ -2,9 +2,9 @@
 //! `mimalloc` crate's `v2` feature) as the global allocator. See Cargo.toml
 //! here for why this is a separate package.
 
-#[path = "../benches/common/mod.rs"]
+#[path = "../../examples/common/mod.rs"]
 mod common;
-#[path = "../benches/common/peers.rs"]
+#[path = "../benches/peers.rs"]
 mod peers;
 #[path = "../benches/suite/mod.rs"]
 mod suite;

@@ -3,7 +3,7 @@
 //! makes it worth pooling: a reused `Request` parses the next request without
 //! touching the allocator.
 
-use shardpool::Recycle;
+use shardpool::policy::Recycle;
 use std::mem::size_of;
 
 /// Most header fields a request may carry; more is answered with 431.

@@ -5,12 +5,12 @@
 //! not a class pool's `Pooled` guard: a buffer whose capacity changed while
 //! out must go back to a different class, which needs the whole pool.
 
-use super::{BufferPool, DETACHED};
+use super::{BufferPool, Inner};
+use crate::shard::Home;
 use std::fmt;
 use std::io;
 use std::mem::ManuallyDrop;
 use std::ops::{Deref, DerefMut};
-use std::sync::Arc;
 
 /// A buffer borrowed from a [`BufferPool`]: derefs to a `Vec<u8>` that starts
 /// empty (`len() == 0`) with at least the requested capacity, and goes back
@@ -23,20 +23,29 @@ use std::sync::Arc;
 /// `Send` and `Sync`; dropping it on another thread is fine (it lands in that
 /// thread's shard).
 pub struct PooledBuf<'a> {
-    pool: &'a BufferPool,
-    /// Index of the class the buffer came from, or `OVERSIZE` / `DETACHED`.
+    /// The pool's state directly (not the handle): one load less per return.
+    pool: &'a Inner,
+    /// Index of the class the buffer came from, or `OVERSIZE`.
     class: usize,
     /// Always present, except inside `drop`, which takes it.
     buf: ManuallyDrop<Box<Vec<u8>>>,
+    /// The class shard it came from: the way back on the same thread.
+    home: Home<Vec<u8>>,
 }
 
 impl<'a> PooledBuf<'a> {
     #[inline(always)]
-    pub(crate) fn new(pool: &'a BufferPool, buf: Box<Vec<u8>>, class: usize) -> Self {
+    pub(crate) fn new(
+        pool: &'a Inner,
+        buf: Box<Vec<u8>>,
+        class: usize,
+        home: Home<Vec<u8>>,
+    ) -> Self {
         PooledBuf {
             pool,
             class,
             buf: ManuallyDrop::new(buf),
+            home,
         }
     }
 
@@ -46,11 +55,17 @@ impl<'a> PooledBuf<'a> {
     ///
     /// An associated function (`PooledBuf::detach(buf)`) so that it cannot
     /// shadow a method of `Vec<u8>`.
-    pub fn detach(mut this: Self) -> Vec<u8> {
+    pub fn detach(this: Self) -> Vec<u8> {
+        *PooledBuf::detach_boxed(this)
+    }
+
+    /// Like [`detach`](PooledBuf::detach), keeping the buffer in its box (no
+    /// move).
+    pub fn detach_boxed(this: Self) -> Box<Vec<u8>> {
+        let mut this = ManuallyDrop::new(this);
         this.pool.note_detached(this.class);
-        this.class = DETACHED;
-        std::mem::take(&mut **this.buf)
-        // `this` drops here, with `DETACHED` and an empty `Vec`: a no-op.
+        // SAFETY: `this` is never dropped, so `buf` is taken only here.
+        unsafe { ManuallyDrop::take(&mut this.buf) }
     }
 }
 
@@ -58,42 +73,65 @@ impl Drop for PooledBuf<'_> {
     #[inline]
     fn drop(&mut self) {
         let buf = self.take_buf();
-        self.pool.give_back(buf, self.class);
+        self.pool.give_back(buf, self.class, self.home);
     }
 }
 
-/// A buffer borrowed from a [`BufferPool`] held in an [`Arc`]: like
-/// [`PooledBuf`], but `'static`, so it can move into spawned tasks and
-/// threads; it keeps the pool alive until it is returned.
+/// A buffer borrowed from a [`BufferPool`] by
+/// [`get_owned`](BufferPool::get_owned): like [`PooledBuf`], but `'static`,
+/// so it can move into spawned tasks and threads; it holds a handle to the
+/// pool, which stays alive until the buffer is returned.
 ///
 /// Get one with [`BufferPool::get_owned`].
 pub struct OwnedPooledBuf {
-    pool: Arc<BufferPool>,
+    pool: BufferPool,
     /// As in [`PooledBuf`].
     class: usize,
     /// Always present, except inside `drop`, which takes it.
     buf: ManuallyDrop<Box<Vec<u8>>>,
+    /// As in [`PooledBuf`].
+    home: Home<Vec<u8>>,
 }
 
 impl OwnedPooledBuf {
-    pub(crate) fn new(pool: Arc<BufferPool>, buf: Box<Vec<u8>>, class: usize) -> Self {
+    pub(crate) fn new(
+        pool: BufferPool,
+        buf: Box<Vec<u8>>,
+        class: usize,
+        home: Home<Vec<u8>>,
+    ) -> Self {
         OwnedPooledBuf {
             pool,
             class,
             buf: ManuallyDrop::new(buf),
+            home,
         }
     }
 
     /// Takes the buffer out of the pool's care (see [`PooledBuf::detach`]).
-    pub fn detach(mut this: Self) -> Vec<u8> {
-        this.pool.note_detached(this.class);
-        this.class = DETACHED;
-        std::mem::take(&mut **this.buf)
+    pub fn detach(this: Self) -> Vec<u8> {
+        *OwnedPooledBuf::detach_boxed(this)
     }
 
-    /// The pool this buffer came from.
-    pub fn pool(this: &Self) -> &Arc<BufferPool> {
-        &this.pool
+    /// Like [`detach`](OwnedPooledBuf::detach), keeping the buffer in its box.
+    pub fn detach_boxed(this: Self) -> Box<Vec<u8>> {
+        let mut this = ManuallyDrop::new(this);
+        this.pool.inner().note_detached(this.class);
+        // SAFETY: `this` is never dropped, so each field is taken only here;
+        // the pool handle is dropped (one reference count), the box returned.
+        let (pool, buf) = unsafe {
+            (
+                std::ptr::read(&this.pool),
+                ManuallyDrop::take(&mut this.buf),
+            )
+        };
+        drop(pool);
+        buf
+    }
+
+    /// A handle to the pool this buffer came from.
+    pub fn pool(this: &Self) -> BufferPool {
+        this.pool.clone()
     }
 }
 
@@ -101,7 +139,7 @@ impl Drop for OwnedPooledBuf {
     #[inline]
     fn drop(&mut self) {
         let buf = self.take_buf();
-        self.pool.give_back(buf, self.class);
+        self.pool.inner().give_back(buf, self.class, self.home);
     }
 }
 

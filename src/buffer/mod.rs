@@ -71,6 +71,7 @@ pub use stats::{BufferStats, ClassStats};
 
 use crate::budget::Budget;
 use crate::pool::Pool;
+use crate::shard::Home;
 use crate::stats::Event;
 use classes::SizeClasses;
 use stats::BufferCounters;
@@ -78,12 +79,9 @@ use std::fmt;
 use std::sync::Arc;
 
 /// Guard class index of an oversize buffer (allocated exactly, never kept).
-/// Like [`DETACHED`], it is above every class index, so the guards' fast
-/// check sends it to the slow path without a test of its own.
+/// It is above every class index, so the guards' fast check sends it to the
+/// slow path without a test of its own.
 pub(crate) const OVERSIZE: usize = usize::MAX;
-/// Guard class index after `detach`: the guard holds an empty `Vec` and
-/// returns nothing.
-pub(crate) const DETACHED: usize = usize::MAX - 1;
 
 /// Classes up to this size keep a few buffers per thread in the class's
 /// private stack (the fast path, outside the budget); larger classes are
@@ -92,10 +90,9 @@ pub(crate) const DETACHED: usize = usize::MAX - 1;
 /// Without this, every class's private slot would be slack, and a thread
 /// that once used every class would pin 8 MiB outside the budget with the
 /// default classes. Flushing costs a large return about three atomic
-/// read-modify-writes (budget charge, claim, budget release): measured at
-/// 4 ns per operation on the mixed `hold1` benchmark, where 5% of the
-/// buffers are large, which is small next to using a buffer of more than
-/// 64 KiB. 64 KiB is also where Go's `fmt` stops pooling buffers at all.
+/// read-modify-writes (budget charge, claim, budget release); the module
+/// docs give what that measured. 64 KiB is also where Go's `fmt` stops
+/// pooling buffers at all.
 pub(crate) const PRIVATE_CLASS_LIMIT: usize = 64 * 1024;
 
 /// Bytes one thread may keep privately in each class up to
@@ -104,10 +101,8 @@ pub(crate) const PRIVATE_CLASS_LIMIT: usize = 64 * 1024;
 ///
 /// A private stack of one (what a budgeted `Pool` has by default) sent a
 /// thread with several buffers of a class out at once through the shared
-/// list on most operations: on the `window8` benchmark (eight mixed buffers
-/// in flight per thread) 39% of gets missed the private stack and the pool
-/// ran at 90–93 ns/op against zeropool's 69–70; with this sizing 10% miss
-/// and it runs at 60–69 ns/op (zeropool: 66–79).
+/// list on most operations; the module docs give the measurement that chose
+/// this sizing instead.
 pub(crate) const PRIVATE_CLASS_BYTES: usize = 16 * 1024;
 
 /// Most buffers one thread keeps privately in one class.
@@ -151,10 +146,11 @@ pub(crate) fn private_slots(size: usize) -> usize {
 /// drop(huge);
 /// assert_eq!(pool.stats().dropped_oversize, 1);
 ///
-/// // Owned guards for tasks and threads.
-/// let pool = std::sync::Arc::new(pool);
+/// // Owned guards for tasks and threads; the pool is a cheap `Clone` handle.
 /// let owned = pool.get_owned(100);
 /// std::thread::spawn(move || drop(owned)).join().unwrap();
+/// let handle = pool.clone(); // the same classes, budget and statistics
+/// assert_eq!(handle.stats().total.gets, pool.stats().total.gets);
 /// ```
 ///
 /// # Classes
@@ -220,7 +216,16 @@ pub(crate) fn private_slots(size: usize) -> usize {
 /// cache has 64 lines and a `BufferPool` has a pool per class, so a thread
 /// that uses many pools may share lines between them: a miss costs a
 /// thread-local lookup, never a buffer.
+#[derive(Clone)]
 pub struct BufferPool {
+    /// One reference count: `clone` shares the classes, the budget and the
+    /// statistics, as [`Pool`]'s `clone` does.
+    inner: Arc<Inner>,
+}
+
+/// The state behind a [`BufferPool`], shared by its handles and its owned
+/// guards.
+pub(crate) struct Inner {
     /// `classes[i]` hands out buffers of `sizes.size(i)` bytes. Built once;
     /// each is a whole sharded pool, charging `budget`.
     classes: Box<[Pool<Vec<u8>>]>,
@@ -236,7 +241,8 @@ pub struct BufferPool {
 impl BufferPool {
     /// Default capacity of the smallest class: 256 bytes. Smaller buffers
     /// cost the allocator little, and at 256 bytes the class's own overhead
-    /// (a 40-byte shared-list slot per thread) stays small next to it.
+    /// (a shared-list entry per idle buffer: a pointer, a stamp and a weight)
+    /// stays small next to it.
     pub const DEFAULT_MIN_CLASS_SIZE: usize = 256;
     /// Default capacity of the largest class: 4 MiB. Larger requests are
     /// allocated exactly and not kept; at that size the allocator maps fresh
@@ -248,7 +254,7 @@ impl BufferPool {
     pub const DEFAULT_MAX_IDLE_BYTES: usize = 32 << 20;
     /// Default [`max_idle_per_thread`](BufferPoolBuilder::max_idle_per_thread),
     /// per class: 31, so that a thread keeps at most 32 buffers of a class,
-    /// private and shared together, and its shared list is one 32-slot ring.
+    /// private and shared together.
     pub const DEFAULT_MAX_IDLE_PER_THREAD: usize = 31;
     /// Largest accepted class size: 2⁶² bytes on 64-bit targets (a `Vec`
     /// cannot hold more than `isize::MAX` bytes).
@@ -272,69 +278,45 @@ impl BufferPool {
         let first_flushed = (0..sizes.len())
             .find(|&class| sizes.size(class) > PRIVATE_CLASS_LIMIT)
             .unwrap_or(sizes.len());
-        BufferPool {
+        let inner = Inner {
             classes,
             sizes,
             first_flushed,
             budget,
             counters: BufferCounters::default(),
+        };
+        BufferPool {
+            inner: Arc::new(inner),
         }
+    }
+
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
     }
 
     /// An empty buffer (`len() == 0`) with capacity at least `min_capacity`:
     /// from the smallest class that fits, reused if one is idle; above the
     /// top class, freshly allocated at exactly `min_capacity`.
     ///
+    /// # Panics
+    /// If `min_capacity` is above `isize::MAX` (no `Vec<u8>` can be that
+    /// large); nothing is counted then.
+    ///
     /// The fast path (a buffer of that class in this thread's private stack)
     /// is the class lookup plus a pool's fast path: no atomic
     /// read-modify-write, no lock.
     #[inline]
     pub fn get(&self, min_capacity: usize) -> PooledBuf<'_> {
-        let class = self.sizes.for_request(min_capacity);
-        let Some(pool) = self.classes.get(class) else {
-            return self.get_oversize(min_capacity);
-        };
-        // Fast and slow returns kept apart, as in `Pool::get`, so the fast
-        // path's `Vec` stays in registers.
-        match pool.inner().get_fast() {
-            Some(buf) => PooledBuf::new(self, buf, class),
-            None => self.get_slow(class),
-        }
+        let (buf, class, home) = self.inner.take(min_capacity);
+        PooledBuf::new(&self.inner, buf, class, home)
     }
 
-    #[cold]
-    #[inline(never)]
-    fn get_slow(&self, class: usize) -> PooledBuf<'_> {
-        PooledBuf::new(self, self.classes[class].inner().get_slow(), class)
-    }
-
-    #[cold]
-    #[inline(never)]
-    fn get_oversize(&self, min_capacity: usize) -> PooledBuf<'_> {
-        PooledBuf::new(self, self.allocate_oversize(min_capacity), OVERSIZE)
-    }
-
-    fn allocate_oversize(&self, min_capacity: usize) -> Box<Vec<u8>> {
-        self.counters.oversize_gets.add(1);
-        Box::new(Vec::with_capacity(min_capacity))
-    }
-
-    /// Like [`get`](BufferPool::get), but the guard owns a handle to the
+    /// Like [`get`](BufferPool::get), but the guard holds a handle to the
     /// pool, so it is `'static` and can move to other threads and tasks.
     #[inline]
-    pub fn get_owned(self: &Arc<Self>, min_capacity: usize) -> OwnedPooledBuf {
-        let class = self.sizes.for_request(min_capacity);
-        let buf = match self.classes.get(class) {
-            Some(pool) => match pool.inner().get_fast() {
-                Some(buf) => buf,
-                None => pool.inner().get_slow(),
-            },
-            None => {
-                let buf = self.allocate_oversize(min_capacity);
-                return OwnedPooledBuf::new(Arc::clone(self), buf, OVERSIZE);
-            }
-        };
-        OwnedPooledBuf::new(Arc::clone(self), buf, class)
+    pub fn get_owned(&self, min_capacity: usize) -> OwnedPooledBuf {
+        let (buf, class, home) = self.inner.take(min_capacity);
+        OwnedPooledBuf::new(self.clone(), buf, class, home)
     }
 
     /// Hands a buffer to the pool: it is cleared and kept in the class its
@@ -344,6 +326,133 @@ impl BufferPool {
     /// (counted in [`BufferStats::dropped_undersize`] or
     /// [`BufferStats::dropped_oversize`]).
     pub fn put(&self, buf: Vec<u8>) {
+        self.inner.put(buf);
+    }
+
+    /// One epoch of trimming in every class (see [`Pool::trim`] for exactly
+    /// what one trim reaches): a buffer idle through two trims is dropped.
+    /// Returns the number of buffers this call dropped.
+    pub fn trim(&self) -> u64 {
+        self.inner.classes.iter().map(Pool::trim).sum()
+    }
+
+    /// Drops every idle buffer any thread can reach now, in every class (see
+    /// [`Pool::clear`]). Returns the number dropped by this call.
+    pub fn clear(&self) -> u64 {
+        self.inner.classes.iter().map(Pool::clear).sum()
+    }
+
+    /// The pool's name, if it was given one
+    /// ([`BufferPoolBuilder::name`]); its classes are named `<name>/<size>`.
+    pub fn name(&self) -> Option<&str> {
+        let class = self.inner.classes.first()?.name()?;
+        class.rsplit_once('/').map(|(name, _)| name)
+    }
+
+    /// Moves the calling thread's private buffers, in every class, to the
+    /// shared lists (see [`Pool::flush_local`]).
+    pub fn flush_local(&self) {
+        self.inner.classes.iter().for_each(Pool::flush_local);
+    }
+
+    /// A snapshot of every class's counters, their total, and the pool's own
+    /// (see [`BufferStats`]).
+    pub fn stats(&self) -> BufferStats {
+        let mut stats = BufferStats {
+            charged_bytes: self.inner.budget.used() as u64,
+            oversize_gets: self.inner.counters.oversize_gets.get(),
+            dropped_oversize: self.inner.counters.dropped_oversize.get(),
+            dropped_undersize: self.inner.counters.dropped_undersize.get(),
+            reclassified: self.inner.counters.reclassified.get(),
+            ..BufferStats::default()
+        };
+        for (class, pool) in self.inner.classes.iter().enumerate() {
+            let capacity = self.inner.sizes.size(class);
+            let mut class_stats = pool.stats();
+            class_stats.idle_bytes = class_stats.idle.saturating_mul(capacity as u64);
+            stats::add_class(&mut stats.total, &class_stats);
+            stats.classes.push(ClassStats {
+                capacity,
+                stats: class_stats,
+            });
+        }
+        stats
+    }
+
+    /// The budget shared by all classes, in bytes.
+    pub fn max_idle_bytes(&self) -> usize {
+        self.inner.budget.limit()
+    }
+
+    /// The budget's slack: the most bytes of idle buffers one thread can keep
+    /// outside the budget, in its private stacks (counting each buffer at its
+    /// class capacity; a buffer that grew within its class can hold up to
+    /// twice that). 174 KiB with the default classes.
+    pub fn max_private_bytes_per_thread(&self) -> usize {
+        // What each class's pool was configured with: `private_slots`,
+        // lowered by the core if the shard is small (`max_idle_per_thread`).
+        (0..self.inner.first_flushed)
+            .map(|class| {
+                self.inner.sizes.size(class) * self.inner.classes[class].private_capacity()
+            })
+            .sum()
+    }
+
+    /// Most idle buffers a thread keeps in one class's shared list.
+    pub fn max_idle_per_thread(&self) -> usize {
+        self.inner.classes[0].max_idle_per_thread()
+    }
+
+    /// Capacity of the smallest class.
+    pub fn min_class_size(&self) -> usize {
+        self.inner.sizes.min_size()
+    }
+
+    /// Capacity of the largest class; larger requests are not pooled.
+    pub fn max_class_size(&self) -> usize {
+        self.inner.sizes.max_size()
+    }
+
+    /// The class capacities, smallest first.
+    pub fn class_sizes(&self) -> impl ExactSizeIterator<Item = usize> + use<> {
+        let sizes = self.inner.sizes;
+        (0..sizes.len()).map(move |class| sizes.size(class))
+    }
+}
+
+impl Inner {
+    /// A buffer for a request of `min_capacity` bytes: its class's `acquire`,
+    /// or an exact allocation above the top class.
+    #[inline(always)]
+    fn take(&self, min_capacity: usize) -> (Box<Vec<u8>>, usize, Home<Vec<u8>>) {
+        let class = self.sizes.for_request(min_capacity);
+        match self.classes.get(class) {
+            Some(pool) => {
+                let (buf, home) = pool.acquire();
+                (buf, class, home)
+            }
+            None => (self.allocate_oversize(min_capacity), OVERSIZE, Home::NONE),
+        }
+    }
+
+    /// A buffer of exactly `min_capacity` bytes, counted once it exists (a
+    /// request that produced nothing is not an oversize get).
+    ///
+    /// # Panics
+    /// If `min_capacity` exceeds `isize::MAX` bytes, which no `Vec<u8>` can
+    /// hold; an allocation failure aborts, as for any `Vec`.
+    fn allocate_oversize(&self, min_capacity: usize) -> Box<Vec<u8>> {
+        assert!(
+            min_capacity <= isize::MAX as usize,
+            "BufferPool::get({min_capacity}): no Vec<u8> can hold more than isize::MAX bytes"
+        );
+        let buf = Box::new(Vec::with_capacity(min_capacity));
+        self.counters.oversize_gets.add(1);
+        buf
+    }
+
+    /// See [`BufferPool::put`].
+    fn put(&self, buf: Vec<u8>) {
         match self.sizes.for_capacity(buf.capacity()) {
             Some(class) => {
                 self.classes[class].put(buf);
@@ -353,13 +462,12 @@ impl BufferPool {
         }
     }
 
-    /// Returns a guard's buffer, which left class `from` (or is `OVERSIZE` or
-    /// `DETACHED`). The fast path: a small class, capacity unchanged.
+    /// Returns a guard's buffer, which left class `from` (or is `OVERSIZE`). The fast path: a small class, capacity unchanged.
     #[inline(always)]
-    pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize) {
-        // `from < first_flushed` also rules out the two sentinels.
+    pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize, home: Home<Vec<u8>>) {
+        // `from < first_flushed` also rules out `OVERSIZE`.
         if from < self.first_flushed && buf.capacity() == self.sizes.size(from) {
-            self.classes[from].inner().put_from_guard(buf);
+            self.classes[from].release(buf, home);
         } else {
             self.give_back_slow(buf, from);
         }
@@ -369,13 +477,10 @@ impl BufferPool {
     #[cold]
     #[inline(never)]
     fn give_back_slow(&self, buf: Box<Vec<u8>>, from: usize) {
-        if from == DETACHED {
-            return; // `buf` is the empty `Vec` detach left behind
-        }
         let to = self.sizes.for_capacity(buf.capacity());
         if from != OVERSIZE && to != Some(from) {
             // Leaves its class for another, or for the allocator.
-            self.classes[from].inner().count(Event::detached, 1);
+            self.classes[from].count(Event::detached, 1);
             if to.is_some() {
                 self.counters.reclassified.add(1);
             }
@@ -383,11 +488,11 @@ impl BufferPool {
         let Some(to) = to else {
             return self.discard(*buf);
         };
-        let inner = self.classes[to].inner();
+        let pool = &self.classes[to];
         if to != from {
-            inner.count(Event::adopted, 1);
+            pool.count(Event::adopted, 1);
         }
-        inner.put_from_guard(buf);
+        pool.release(buf, Home::NONE);
         self.flush_if_large(to);
     }
 
@@ -413,98 +518,8 @@ impl BufferPool {
     /// A guard from class `from` is being detached.
     pub(crate) fn note_detached(&self, from: usize) {
         if let Some(pool) = self.classes.get(from) {
-            pool.inner().count(Event::detached, 1);
+            pool.count(Event::detached, 1);
         }
-    }
-
-    /// One epoch of trimming in every class (see [`Pool::trim`] for exactly
-    /// what one trim reaches): a buffer idle through two trims is dropped.
-    /// Returns the number of buffers this call dropped.
-    pub fn trim(&self) -> u64 {
-        self.classes.iter().map(Pool::trim).sum()
-    }
-
-    /// Drops every idle buffer any thread can reach now, in every class (see
-    /// [`Pool::clear`]). Returns the number dropped by this call.
-    pub fn clear(&self) -> u64 {
-        self.classes.iter().map(Pool::clear).sum()
-    }
-
-    /// The pool's name, if it was given one
-    /// ([`BufferPoolBuilder::name`]); its classes are named `<name>/<size>`.
-    pub fn name(&self) -> Option<&str> {
-        let class = self.classes.first()?.name()?;
-        class.rsplit_once('/').map(|(name, _)| name)
-    }
-
-    /// Moves the calling thread's private buffers, in every class, to the
-    /// shared lists (see [`Pool::flush_local`]).
-    pub fn flush_local(&self) {
-        self.classes.iter().for_each(Pool::flush_local);
-    }
-
-    /// A snapshot of every class's counters, their total, and the pool's own
-    /// (see [`BufferStats`]).
-    pub fn stats(&self) -> BufferStats {
-        let mut stats = BufferStats {
-            charged_bytes: self.budget.used() as u64,
-            oversize_gets: self.counters.oversize_gets.get(),
-            dropped_oversize: self.counters.dropped_oversize.get(),
-            dropped_undersize: self.counters.dropped_undersize.get(),
-            reclassified: self.counters.reclassified.get(),
-            ..BufferStats::default()
-        };
-        for (class, pool) in self.classes.iter().enumerate() {
-            let capacity = self.sizes.size(class);
-            let mut class_stats = pool.stats();
-            class_stats.idle_bytes = class_stats.idle.saturating_mul(capacity as u64);
-            stats::add_class(&mut stats.total, &class_stats);
-            stats.classes.push(ClassStats {
-                capacity,
-                stats: class_stats,
-            });
-        }
-        stats
-    }
-
-    /// The budget shared by all classes, in bytes.
-    pub fn max_idle_bytes(&self) -> usize {
-        self.budget.limit()
-    }
-
-    /// The budget's slack: the most bytes of idle buffers one thread can keep
-    /// outside the budget, in its private stacks (counting each buffer at its
-    /// class capacity; a buffer that grew within its class can hold up to
-    /// twice that). 174 KiB with the default classes.
-    pub fn max_private_bytes_per_thread(&self) -> usize {
-        // What each class's pool was configured with: `private_slots`,
-        // lowered by the core if the shard is small (`max_idle_per_thread`).
-        (0..self.first_flushed)
-            .map(|class| {
-                self.sizes.size(class) * self.classes[class].inner().config.private_capacity
-            })
-            .sum()
-    }
-
-    /// Most idle buffers a thread keeps in one class's shared list.
-    pub fn max_idle_per_thread(&self) -> usize {
-        self.classes[0].max_idle_per_thread()
-    }
-
-    /// Capacity of the smallest class.
-    pub fn min_class_size(&self) -> usize {
-        self.sizes.min_size()
-    }
-
-    /// Capacity of the largest class; larger requests are not pooled.
-    pub fn max_class_size(&self) -> usize {
-        self.sizes.max_size()
-    }
-
-    /// The class capacities, smallest first.
-    pub fn class_sizes(&self) -> impl ExactSizeIterator<Item = usize> + use<> {
-        let sizes = self.sizes;
-        (0..sizes.len()).map(move |class| sizes.size(class))
     }
 }
 
@@ -521,7 +536,7 @@ impl fmt::Debug for BufferPool {
             .field("min_class_size", &self.min_class_size())
             .field("max_class_size", &self.max_class_size())
             .field("max_idle_bytes", &self.max_idle_bytes())
-            .field("charged_bytes", &self.budget.used())
+            .field("charged_bytes", &self.inner.budget.used())
             .finish_non_exhaustive()
     }
 }

@@ -1,15 +1,16 @@
 //! The calling thread's shortcut from a pool to its shard.
 //!
-//! `ThreadLocal::get` costs about twenty instructions (a TLS read through a
-//! function pointer, an `Option` check, a bucket load, a presence flag). The
-//! fast path instead reads one line of a small direct-mapped table in a
-//! `const` thread-local: `(pool key, shard)`. Pool keys are unique for the life
-//! of the process, so a line for a dropped pool can never match again. Keys
-//! are handed out consecutively, so pools built together (a `BufferPool`'s
-//! size classes) land on distinct lines. A miss (two pools sharing a line)
-//! costs the regular lookup, never correctness.
+//! The fast path reads one line of a small direct-mapped table in a `const`
+//! thread-local (no lazy-initialisation check): `(pool key, shard)`. Pool
+//! keys are unique for the life of the process, so a line for a dropped pool
+//! can never match again. Keys are handed out consecutively, so pools built
+//! together (a `BufferPool`'s size classes) land on distinct lines. A miss
+//! (two pools sharing a line) costs the thread's sorted list of adopted
+//! shards (`exit.rs`), never correctness. A return on the thread that took
+//! the object does not even look here: its guard carries the shard
+//! (`Home`, `shard/mod.rs`).
 //!
-//! Soundness rests on three rules, kept by `inner.rs` and `exit.rs`:
+//! Soundness rests on three rules, kept by `pool.rs` and `exit.rs`:
 //! 1. a line is filled only by the thread that currently owns the shard (its
 //!    `owner` token matches), and only before that thread's exit hook runs;
 //! 2. the exit hook clears every line before it gives up ownership of any shard;
@@ -21,8 +22,9 @@
 use std::cell::Cell;
 use std::ptr::NonNull;
 
-/// Lines in the table; a power of two. 64 lines (1 KiB per thread) hold a
-/// few `BufferPool`s (15 size classes each, consecutive keys) side by side.
+/// Lines in the table; a power of two. Sixteen bytes a line: 1 KiB per
+/// thread, enough for a few `BufferPool`s (one pool per size class,
+/// consecutive keys) side by side.
 const LINES: usize = 64;
 
 #[derive(Clone, Copy)]

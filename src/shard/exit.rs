@@ -1,29 +1,29 @@
-//! What happens to a shard when its thread exits (invariant I6).
+//! What happens to a shard when its thread exits (I6, threads that exit
+//! strand nothing), and each thread's list of the shards it owns.
 //!
-//! `thread_local::ThreadLocal` keeps an exited thread's value until its id is
-//! reused or the `ThreadLocal` is dropped. A pool cannot leave objects there:
-//! the private stack is owner-only, so nobody else could reach them. Each
-//! thread that adopts a shard therefore registers it (with the pool, weakly)
-//! in a std thread-local whose destructor, at thread exit:
+//! A thread's private stacks are owner-only: nobody else could reach the
+//! objects in them once it is gone. Each thread that adopts a shard therefore
+//! records it (with its pool, weakly) in a std thread-local whose destructor,
+//! at thread exit:
 //!
 //! 1. clears the thread's shard cache and marks the thread as exiting, so it
 //!    neither uses a cached shard nor adopts one again;
 //! 2. moves each private stack into its shard's shared list, where other
 //!    threads steal from it and trims reach it (or drops it, counted, if the
 //!    list is full);
-//! 3. gives up ownership of each shard (a release store), so the next thread
-//!    that gets the same `ThreadLocal` id can adopt it.
+//! 3. gives up ownership of each shard and marks it vacant, so the next
+//!    thread that needs a shard in that pool adopts it instead of making one:
+//!    a pool has at most as many shards as threads ever used it at once.
 //!
-//! None of this depends on the order in which thread-local destructors run:
-//! ownership is the `owner` token in the shard, not the `ThreadLocal` id. If
-//! the id is released and reused before the hook runs, the new thread cannot
-//! adopt the shard until the hook has released it, and uses the pool without
-//! a shard meanwhile (creating and dropping, counted).
-//!
-//! Objects returned by an exiting thread after its hook has run (from other
-//! thread-locals' destructors) are dropped and counted in `dropped_by_exit`.
+//! The same list, sorted by pool key, is where a thread finds its shard when
+//! the shard cache misses. It is this crate's own: no other crate's
+//! thread-local is consulted, so nothing depends on the order in which
+//! thread-local destructors run. Objects returned by an exiting thread after
+//! its hook has run (from other thread-locals' destructors) find no shard;
+//! they are dropped and counted in `dropped_by_exit`.
 
 use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
 use std::sync::Weak;
 
 /// A pool seen from one of the threads that own a shard in it.
@@ -33,7 +33,7 @@ pub(crate) trait ExitFlush: Send + Sync {
     /// # Safety
     /// `shard` must be the address of a shard of this pool that the calling
     /// thread adopted.
-    unsafe fn flush_exiting_thread(&self, shard: *const ());
+    unsafe fn flush_exiting_thread(&self, shard: NonNull<()>);
 
     /// Moves the calling thread's private objects to its shared list
     /// (`Pool::flush_local`).
@@ -45,11 +45,15 @@ const EXITING: u64 = u64::MAX;
 
 /// A shard this thread adopted, and its pool.
 struct Adopted {
+    /// The pool's key (unique for the life of the process).
+    key: u64,
     pool: Weak<dyn ExitFlush>,
-    shard: *const (),
+    shard: NonNull<()>,
 }
 
 struct ExitHook {
+    /// Sorted by `key`. Borrowed only inside this file's functions, never
+    /// while user code runs.
     adopted: RefCell<Vec<Adopted>>,
 }
 
@@ -78,16 +82,41 @@ pub(crate) fn thread_token() -> Option<u64> {
     })
 }
 
-/// Arranges for `pool` to flush and release `shard` when this thread exits.
+/// The calling thread's token as it stands: 0 if it never asked for one,
+/// `EXITING` once its exit hook has started. No owner ever has either value,
+/// so comparing a shard's owner with it proves ownership.
+#[inline(always)]
+pub(crate) fn current_token() -> u64 {
+    TOKEN.try_with(Cell::get).unwrap_or(EXITING)
+}
+
+/// The calling thread's shard in pool `key`, if it adopted one and is not
+/// exiting. O(log pools the thread used).
+pub(crate) fn find(key: u64) -> Option<NonNull<()>> {
+    // A thread that never adopted a shard has no token yet: no list to read.
+    if matches!(TOKEN.try_with(Cell::get), Ok(0 | EXITING) | Err(_)) {
+        return None;
+    }
+    HOOK.try_with(|hook| {
+        let adopted = hook.adopted.borrow();
+        let at = adopted.binary_search_by_key(&key, |a| a.key).ok()?;
+        Some(adopted[at].shard)
+    })
+    .ok()
+    .flatten()
+}
+
+/// Arranges for `pool` to flush and give up `shard` when this thread exits.
 /// Returns `false` if the hook is already gone (the thread is exiting); the
 /// caller must then not keep the shard.
-pub(crate) fn register(pool: Weak<dyn ExitFlush>, shard: *const ()) -> bool {
+pub(crate) fn register(key: u64, pool: Weak<dyn ExitFlush>, shard: NonNull<()>) -> bool {
     HOOK.try_with(|hook| {
         let mut adopted = hook.adopted.borrow_mut();
         // Forget pools that no longer exist, so a long-lived thread that uses
         // many short-lived pools does not accumulate entries.
         adopted.retain(|a| a.pool.strong_count() > 0);
-        adopted.push(Adopted { pool, shard });
+        let at = adopted.partition_point(|a| a.key < key);
+        adopted.insert(at, Adopted { key, pool, shard });
     })
     .is_ok()
 }
@@ -108,18 +137,25 @@ pub(crate) fn mark_exiting() {
 /// Flushes the calling thread's private stacks of every live pool it has a
 /// shard in; see [`crate::flush_local_all`].
 pub(crate) fn flush_local_all() {
-    // One entry at a time, with no borrow held while flushing: flushing runs
-    // user code (`weigh`, `T::drop`), which may use pools and so register
-    // more shards here. No allocation: this runs whenever a worker parks.
-    for index in 0.. {
-        let pool = HOOK.try_with(|hook| {
+    // In key order, one pool at a time, holding no borrow while flushing:
+    // flushing runs user code (`weigh`, `T::drop`), which may use pools and
+    // so add shards to this list or drop dead entries from it. Walking by
+    // key, not by position, visits every pool that was listed when the walk
+    // began whatever that does. No allocation: this runs whenever a worker
+    // parks.
+    let mut after = 0;
+    loop {
+        let next = HOOK.try_with(|hook| {
             let adopted = hook.adopted.borrow();
-            adopted.get(index).map(|a| a.pool.upgrade())
+            let at = adopted.partition_point(|a| a.key <= after);
+            adopted.get(at).map(|a| (a.key, a.pool.upgrade()))
         });
-        match pool {
-            Ok(Some(Some(pool))) => pool.flush_local(),
-            Ok(Some(None)) => {} // that pool is gone
-            _ => break,
+        let Ok(Some((key, pool))) = next else {
+            break;
+        };
+        after = key;
+        if let Some(pool) = pool {
+            pool.flush_local();
         }
     }
 }
@@ -128,10 +164,11 @@ fn run(adopted: Vec<Adopted>) {
     // Rules 2 and 1 of `cache.rs`: no cached shard survives, and none is
     // cached again, before any ownership is given up.
     mark_exiting();
-    for Adopted { pool, shard } in adopted {
+    for Adopted { pool, shard, .. } in adopted {
         if let Some(pool) = pool.upgrade() {
-            // SAFETY: registered by `Inner::local_shard` with a shard of this
-            // pool that this thread had just adopted; only this hook releases it.
+            // SAFETY: registered by `Inner::shard_or_adopt` with a shard of
+            // this pool that this thread had just adopted; only this hook
+            // gives it up.
             unsafe { pool.flush_exiting_thread(shard) };
         }
     }

@@ -1,38 +1,71 @@
-//! One thread's share of a pool, and who owns it.
+//! One thread's share of a pool: who owns it, and the bound it keeps.
 //!
 //! ```text
 //! Shard<T>
-//!  ├─ private        UnsafeCell<Private<T>>  owner only: the private stack (boxes), epoch, cursor
+//!  ├─ private        UnsafeCell<Private<T>>  owner only: the private stack (boxes), epoch, limit
 //!  ├─ pushes, pops   owner-written counters; the stack's height is their difference
 //!  ├─ owner          token of the owning thread (0: none)
 //!  ├─ counters       slow-path events, written by the owner only
-//!  └─ ring           Ring<T>: the owner pushes; anyone removes under a claim
+//!  ├─ ring           Ring<T>: the owner pushes; anyone removes under a claim
+//!  └─ index          its place in the pool's Directory (and its bit in the sets)
 //! ```
 //!
-//! **Who owns a shard.** `thread_local::ThreadLocal` maps the calling
-//! thread's id to its shard; ids are reused after a thread exits. Ownership
-//! is not inferred from that mapping but recorded in `owner`: a thread
-//! *adopts* a shard with a CAS from 0 to its token, and only its exit hook
-//! gives it up, with a release store of 0 after its last access. The next
-//! adopter's acquire CAS orders it after everything the previous owner did.
+//! **Who owns a shard.** A thread *adopts* a shard with a CAS of `owner`
+//! from 0 to its token (a vacant shard from the directory, or one it has
+//! just created), and only its exit hook gives it up, with a release store
+//! of 0 after its last access, then marks it vacant. The next adopter's
+//! acquire CAS orders it after everything the previous owner did.
 //!
 //! **Ownership is a type.** The places that establish ownership (adoption,
-//! a shard-cache hit, the exit hook) hand out an [`Owner`]: a `!Send` proof
-//! that the calling thread owns the shard. The owner-only operations are its
-//! safe methods. One rule stays an `unsafe` contract, on
-//! [`Owner::with_private`]: no user code may run while the owner-only state
-//! is borrowed (user code can re-enter the pool and borrow it again).
+//! a shard-cache hit, the thread's list of adopted shards, the exit hook)
+//! hand out an [`Owner`]: a `!Send`, non-`Copy` proof that the calling thread
+//! owns the shard. Every owner-only operation is one of its methods, and
+//! each borrows the owner-only state once. The rule that stays an `unsafe`
+//! contract is that of `with_private`: no user code while it is borrowed.
+//!
+//! **The shard keeps its own bound.** Idle objects in a shard, private and
+//! shared together, never exceed its capacity (`1 + max_idle_per_thread`;
+//! I4, bounded retention): `height + ring.len() <= capacity`. Only the
+//! owner adds to the shard, through these methods, and each checks the
+//! bound itself; other threads only take from the ring, which can only
+//! make room. The fast
+//! path's check is one compare against `Private::limit`, which the owner's
+//! other operations set to what the bound allows.
+//!
+//! **The stealable set.** The pool's directory keeps a bit per shard that
+//! says "this ring may hold objects", so a get that misses reads a word
+//! instead of every ring. The bit may be set over an empty ring (a thief
+//! that finds one clears it); it is never clear over a ring that stays
+//! non-empty. Two threads can race on it: the owner pushing while a remover
+//! empties the ring. Both sides follow the same pattern, a write, a SeqCst
+//! fence, a read of the other side's location:
+//!
+//! ```text
+//! owner (publish)                      remover (a claim that ends empty)
+//!   store tail (push)                    clear the bit
+//!   fence(SeqCst)                        fence(SeqCst)
+//!   bit clear? set it                    tail moved past our head? set the bit
+//! ```
+//!
+//! Of two SeqCst fences one comes first, so at least one side sees the
+//! other's write and sets the bit (`loom_stealable.rs`). The owner pays
+//! its fence once per batch pushed to the ring, never on the private stack.
 
 pub(crate) mod cache;
+pub(crate) mod directory;
 pub(crate) mod exit;
 mod private;
 pub(crate) mod ring;
 
+use crate::config::PRIVATE_STACK;
 use crate::stats::ShardCounters;
-use crate::sync::{AtomicU64, Ordering, OwnerCounter, UnsafeCell};
+use crate::sync::{AtomicU64, Ordering, OwnerCounter, UnsafeCell, fence};
+use directory::{Directory, Set};
 use private::Private;
-use ring::{Entry, Ring, RingOwner};
+pub(crate) use private::is_stale;
+use ring::{Claim, Entry, Ring, RingOwner};
 use std::marker::PhantomData;
+use std::ptr::NonNull;
 
 pub(crate) struct Shard<T> {
     /// Owner only, through [`Owner`].
@@ -47,25 +80,17 @@ pub(crate) struct Shard<T> {
     owner: AtomicU64,
     /// Slow-path events; written by the owner only.
     pub(crate) counters: ShardCounters,
-    /// The shared list: the owner pushes through [`Owner::ring`]; anyone
-    /// removes under a claim.
+    /// The shared list: the owner pushes through [`Owner`]; anyone removes
+    /// under a claim ([`SharedClaim`]).
     pub(crate) ring: Ring<T>,
+    /// Position in the pool's directory. Fixed.
+    index: usize,
+    /// Most idle objects the shard holds, private and shared. Fixed.
+    capacity: usize,
 }
 
-/// Outcome of [`Shard::adopt`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Adoption {
-    /// The caller already owned the shard.
-    Owned,
-    /// The caller owns it from now on.
-    Adopted,
-    /// Another thread still owns it (it has released its thread id but its
-    /// exit hook has not run yet); try again later.
-    Refused,
-}
-
-// SAFETY: `Shard<T>` is shared between threads through `ThreadLocal`
-// (stealers, trim and `stats` iterate it; the owner looks itself up).
+// SAFETY: `Shard<T>` is shared between threads through the pool's directory
+// (stealers, trim and `stats` reach every shard; the owner its own).
 // - `private` is the only field that is not thread-safe by itself. It is
 //   reached only through `Owner`, which only the owning thread can hold
 //   (module docs), and `Owner::with_private`'s contract forbids re-entrant
@@ -78,41 +103,39 @@ pub(crate) enum Adoption {
 unsafe impl<T: Send> Sync for Shard<T> {}
 
 impl<T> Shard<T> {
-    pub(crate) fn new(private_capacity: usize, epoch: u64) -> Self {
+    /// A shard owned from the start by the thread with `token`.
+    pub(crate) fn new(
+        index: usize,
+        token: u64,
+        private_capacity: usize,
+        capacity: usize,
+        epoch: u64,
+    ) -> Self {
+        let mut private = Private::new(private_capacity, epoch);
+        private.steal_cursor = index + 1;
         Shard {
-            private: UnsafeCell::new(Private::new(private_capacity, epoch)),
+            private: UnsafeCell::new(private),
             pushes: OwnerCounter::default(),
             pops: OwnerCounter::default(),
-            owner: AtomicU64::new(0),
+            owner: AtomicU64::new(token),
             counters: ShardCounters::default(),
             ring: Ring::default(),
+            index,
+            capacity,
         }
     }
 
-    /// Makes the thread with `token` the owner, unless another thread is.
-    pub(crate) fn adopt(&self, token: u64) -> Adoption {
-        // Acquire: pairs with the release store in `Owner::release`; the
+    pub(crate) fn index(&self) -> usize {
+        self.index
+    }
+
+    /// Makes the thread with `token` the owner if nobody owns the shard.
+    pub(crate) fn try_adopt(&self, token: u64) -> bool {
+        // Acquire: pairs with the release store in `Owner::give_up`; the
         // previous owner's accesses happen before ours.
-        let current = self.owner.load(Ordering::Acquire);
-        if current == token {
-            return Adoption::Owned;
-        }
-        let free = current == 0
-            && self
-                .owner
-                .compare_exchange(0, token, Ordering::Acquire, Ordering::Acquire)
-                .is_ok();
-        if free {
-            Adoption::Adopted
-        } else {
-            Adoption::Refused
-        }
-    }
-
-    /// Whether the thread with `token` owns this shard.
-    pub(crate) fn is_owned_by(&self, token: u64) -> bool {
-        // Acquire: as in `adopt`.
-        self.owner.load(Ordering::Acquire) == token
+        self.owner
+            .compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
     }
 
     /// Boxes ever pushed onto and popped off the private stack.
@@ -127,50 +150,108 @@ impl<T> Drop for Shard<T> {
         // The pool drains every shard before it drops (so that user `Drop`
         // code runs under its panic containment); this only catches what a
         // panic there left behind.
-        // SAFETY: `&mut self`: no other thread can hold an `Owner` for it.
-        let owner = unsafe { Owner::new(self) };
-        while let Some(value) = owner.pop_any() {
-            drop(value);
-        }
+        let height = (self.pushes.get() - self.pops.get()) as usize;
+        self.private.with_mut(|private| {
+            // SAFETY: `&mut self`: no other reference to `Private` exists, and
+            // `height` is the stack's height.
+            unsafe { (*private).remove_bottom(height, height, |value, _| drop(value)) };
+        });
     }
 }
 
-/// Proof that the calling thread owns `shard`: the owner-only operations.
-/// `!Send` and `!Sync`, and it borrows the shard, so it cannot outlive the
-/// thread's ownership (only the thread's own exit hook releases it).
-pub(crate) struct Owner<'a, T> {
-    shard: &'a Shard<T>,
-    _thread: PhantomData<*const ()>,
-}
+/// The shard an object was handed out from (the taking thread's own), kept
+/// in its guard: a return on that thread, while it still owns the shard, goes
+/// straight back to it after one compare of the shard's owner with the
+/// thread's token, with no cache lookup.
+pub(crate) struct Home<T>(Option<NonNull<Shard<T>>>);
 
-impl<T> Clone for Owner<'_, T> {
+impl<T> Clone for Home<T> {
     fn clone(&self) -> Self {
         *self
     }
 }
-impl<T> Copy for Owner<'_, T> {}
+impl<T> Copy for Home<T> {}
+
+// SAFETY: a `Home` is a pointer to a `Shard<T>`, which is `Sync` when
+// `T: Send`; it is only dereferenced while the pool that owns the shard is
+// alive (the guard holding it borrows the pool or holds its state).
+unsafe impl<T: Send> Send for Home<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send> Sync for Home<T> {}
+
+impl<T> Home<T> {
+    /// No shard: the return looks the thread's shard up.
+    pub(crate) const NONE: Home<T> = Home(None);
+
+    pub(crate) fn of(shard: &Shard<T>) -> Home<T> {
+        Home(Some(NonNull::from(shard)))
+    }
+
+    /// The calling thread's `Owner` of this shard, if it owns it.
+    ///
+    /// # Safety
+    /// The shard is alive (its pool is), and `directory` is its pool's.
+    #[inline(always)]
+    pub(crate) unsafe fn owner<'a>(self, directory: &'a Directory<T>) -> Option<Owner<'a, T>> {
+        // SAFETY: alive, by the caller's contract.
+        let shard = unsafe { self.0?.as_ref() };
+        // Relaxed: if we own the shard, the last write to `owner` is our own
+        // adoption; if not, it holds 0 or another thread's token, never ours
+        // (tokens are unique, and once our exit hook gives shards up our
+        // token reads as `EXITING`).
+        if shard.owner.load(Ordering::Relaxed) != exit::current_token() {
+            return None;
+        }
+        // SAFETY: the calling thread owns the shard (just checked), and only
+        // its own exit hook gives it up.
+        Some(unsafe { Owner::new(shard, directory) })
+    }
+}
+
+/// Proof that the calling thread owns `shard`: the owner-only operations.
+/// `!Send`, `!Sync` and not `Copy`; it borrows the shard, so it cannot
+/// outlive the thread's ownership (only the thread's own exit hook gives
+/// it up, consuming the `Owner`).
+pub(crate) struct Owner<'a, T> {
+    shard: &'a Shard<T>,
+    /// The pool's directory, for the shard's bits in its sets.
+    directory: &'a Directory<T>,
+    _thread: PhantomData<*const ()>,
+}
+
+/// What a batch from a shared list brought (a refill or a steal): the
+/// newest object, for the caller; the rest went to the private stack.
+pub(crate) struct Batch<T> {
+    pub(crate) newest: Box<T>,
+    /// Objects taken from the list, the newest included.
+    pub(crate) count: u64,
+    /// Budget weight they were charged while in the list, which the caller
+    /// releases: the private stack is not charged.
+    pub(crate) weight: usize,
+}
 
 impl<'a, T> Owner<'a, T> {
     /// # Safety
-    /// The calling thread owns `shard` (adopted it, or holds `&mut`), and does
-    /// not release it while the handle lives.
+    /// The calling thread owns `shard` (adopted it, or holds the only
+    /// reference), does not give it up while the handle lives, and
+    /// `directory` is the directory `shard` belongs to.
     #[inline(always)]
-    pub(crate) unsafe fn new(shard: &'a Shard<T>) -> Self {
+    pub(crate) unsafe fn new(shard: &'a Shard<T>, directory: &'a Directory<T>) -> Self {
         Owner {
             shard,
+            directory,
             _thread: PhantomData,
         }
     }
 
     #[inline(always)]
-    pub(crate) fn shard(self) -> &'a Shard<T> {
+    pub(crate) fn shard(&self) -> &'a Shard<T> {
         self.shard
     }
 
-    /// The owner's side of the shared ring.
-    pub(crate) fn ring(self) -> RingOwner<'a, T> {
-        // SAFETY: we own the shard, hence its ring, for `'a`.
-        unsafe { RingOwner::new(&self.shard.ring) }
+    /// The shard's slow-path counters.
+    pub(crate) fn counters(&self) -> &'a ShardCounters {
+        &self.shard.counters
     }
 
     /// Runs `f` with the owner-only state.
@@ -179,7 +260,7 @@ impl<'a, T> Owner<'a, T> {
     /// `f` must not run user code (`create`, `reset`, `weigh`, `T::drop`) or
     /// otherwise re-enter the pool, so that no second borrow can exist.
     #[inline(always)]
-    pub(crate) unsafe fn with_private<R>(self, f: impl FnOnce(&mut Private<T>) -> R) -> R {
+    unsafe fn with_private<R>(&self, f: impl FnOnce(&mut Private<T>) -> R) -> R {
         self.shard.private.with_mut(|private| {
             // SAFETY: we own the shard and `f` cannot re-enter (contract), so
             // this is the only reference to `Private` for its whole life.
@@ -187,16 +268,31 @@ impl<'a, T> Owner<'a, T> {
         })
     }
 
+    /// The owner's side of the shared ring.
+    fn ring(&self) -> RingOwner<'a, T> {
+        // SAFETY: we own the shard, hence its ring, for `'a`.
+        unsafe { RingOwner::new(&self.shard.ring) }
+    }
+
     /// Height of the private stack.
     #[inline(always)]
-    pub(crate) fn height(self) -> usize {
+    fn height(&self) -> usize {
         (self.shard.pushes.get() - self.shard.pops.get()) as usize
+    }
+
+    /// The private limit the bound allows now: what the shared list leaves
+    /// of the shard's capacity, at most the private capacity.
+    fn limit_now(&self, private: &Private<T>) -> usize {
+        let shared = self.shard.ring.len();
+        private
+            .capacity()
+            .min(self.shard.capacity.saturating_sub(shared))
     }
 
     /// The fast path of `get`: the newest private object, if the owner is
     /// up to date with `epoch`.
     #[inline(always)]
-    pub(crate) fn pop(self, epoch: u64) -> Option<Box<T>> {
+    pub(crate) fn pop(&self, epoch: u64) -> Option<Box<T>> {
         let pops = self.shard.pops.get();
         let height = (self.shard.pushes.get() - pops) as usize;
         // SAFETY: the closure runs no user code.
@@ -213,10 +309,10 @@ impl<'a, T> Owner<'a, T> {
         Some(value)
     }
 
-    /// The fast path of a return: onto the private stack if there is room
-    /// and the owner is up to date with `epoch`; otherwise it comes back.
+    /// The fast path of a return: onto the private stack if it is under its
+    /// limit and the owner is up to date with `epoch`; otherwise it comes back.
     #[inline(always)]
-    pub(crate) fn push(self, value: Box<T>, epoch: u64) -> Result<(), Box<T>> {
+    pub(crate) fn push(&self, value: Box<T>, epoch: u64) -> Result<(), Box<T>> {
         let pushes = self.shard.pushes.get();
         let height = (pushes - self.shard.pops.get()) as usize;
         // SAFETY: the closure runs no user code.
@@ -234,14 +330,63 @@ impl<'a, T> Owner<'a, T> {
         Ok(())
     }
 
-    /// Pushes `value` idle since `stamp` whatever the owner's epoch, if the
-    /// limit allows (refills, steals, returns on the slow path).
-    pub(crate) fn place(self, value: Box<T>, stamp: u64) -> Result<(), Box<T>> {
-        let pushes = self.shard.pushes.get();
-        let height = (pushes - self.shard.pops.get()) as usize;
+    /// Keeps `value`, idle since `stamp`, if the shard has room: on the private
+    /// stack, after moving its older half to the shared list if the stack is
+    /// full (one publication for the batch). `Err` gives it back: the shard
+    /// is full.
+    pub(crate) fn keep(&self, value: Box<T>, stamp: u64) -> Result<(), Box<T>> {
+        let mut height = self.height();
+        let mut spilled = 0;
+        // SAFETY: the closure runs no user code (ring pushes are ours).
+        let kept = unsafe {
+            self.with_private(|private| {
+                if height + self.shard.ring.len() >= self.shard.capacity {
+                    return Err(value);
+                }
+                if height >= private.capacity() {
+                    // The stack is full but the shard is not: move its oldest
+                    // half out (the shard's total does not change).
+                    spilled = height.div_ceil(2);
+                    let counters = &self.shard.counters;
+                    let ring = self.ring();
+                    counters.moved_out.add(spilled as u64);
+                    // SAFETY: `spilled <= height`; the height drops by
+                    // `spilled` below, and the sink only touches the ring.
+                    private.remove_bottom(spilled, height, |value, stamp| {
+                        ring.push(Entry {
+                            value,
+                            stamp,
+                            weight: 0,
+                        })
+                    });
+                    self.shard.pops.add(spilled as u64);
+                    height -= spilled;
+                }
+                private.limit = self.limit_now(private);
+                if height >= private.limit {
+                    return Err(value);
+                }
+                // SAFETY: `height < limit <= capacity`; raised right below.
+                private.put(height, value, stamp);
+                Ok(())
+            })
+        };
+        if spilled > 0 {
+            self.publish();
+        }
+        kept?;
+        self.shard.pushes.add(1);
+        Ok(())
+    }
+
+    /// Keeps `value` on the private stack only, if under its limit (a pool
+    /// with a byte budget, whose shared list charges every entry).
+    pub(crate) fn keep_private(&self, value: Box<T>, stamp: u64) -> Result<(), Box<T>> {
+        let height = self.height();
         // SAFETY: the closure runs no user code.
         unsafe {
             self.with_private(|private| {
+                private.limit = self.limit_now(private);
                 if height >= private.limit {
                     return Err(value);
                 }
@@ -250,86 +395,280 @@ impl<'a, T> Owner<'a, T> {
                 Ok(())
             })
         }?;
-        self.shard.pushes.set(pushes + 1);
+        self.shard.pushes.add(1);
         Ok(())
     }
 
-    /// Removes the first object whose stamp `stale` says is stale (a move
-    /// the pool makes itself: counted in `moved_out`, before the height
-    /// changes, so that `stats` can only read `idle` low while it happens).
-    pub(crate) fn remove_where(self, stale: impl Fn(u64) -> bool) -> Option<(Box<T>, u64)> {
-        let pops = self.shard.pops.get();
-        let height = (self.shard.pushes.get() - pops) as usize;
-        // SAFETY: the closure runs no user code (`stale` is ours).
-        let removed = unsafe {
+    /// Starts a batch of pushes onto the shared list; the batch is published
+    /// (the shard marked stealable) once, when it ends.
+    pub(crate) fn shared_batch(&self) -> SharedBatch<'_, 'a, T> {
+        SharedBatch {
+            owner: self,
+            pushed: false,
+        }
+    }
+
+    /// Makes the shard's non-empty ring visible to thieves (module docs).
+    fn publish(&self) {
+        // SeqCst: pairs with the fence in `SharedClaim::drop`. Either that
+        // remover sees our `tail`, or we see its clear here and set the bit.
+        fence(Ordering::SeqCst);
+        let index = self.shard.index;
+        if !self.directory.contains(Set::Stealable, index) {
+            self.directory.add(Set::Stealable, index);
+        }
+    }
+
+    /// Removes the oldest private object, with its stamp (flushing,
+    /// teardown). Counted in `moved_out` before the height changes, so
+    /// `stats` can only read `idle` low while it happens.
+    pub(crate) fn take_oldest(&self) -> Option<(Box<T>, u64)> {
+        self.take_where(|_| true)
+    }
+
+    /// Removes a private object that has been idle through two trims by
+    /// `epoch` (catching up with a trim), counted like `take_oldest`.
+    pub(crate) fn take_stale(&self, epoch: u64) -> Option<Box<T>> {
+        self.take_where(|stamp| is_stale(stamp, epoch))
+            .map(|(value, _)| value)
+    }
+
+    fn take_where(&self, pick: impl Fn(u64) -> bool) -> Option<(Box<T>, u64)> {
+        let height = self.height();
+        // SAFETY: the closure runs no user code (`pick` is ours).
+        let taken = unsafe {
             self.with_private(|private| {
-                let index = private.stamps(height).iter().position(|&s| stale(s))?;
+                let index = private.stamps(height).iter().position(|&s| pick(s))?;
+                self.shard.counters.moved_out.bump();
                 // SAFETY: `index < height <= capacity`; lowered right below.
                 Some(private.remove(index, height))
             })
         }?;
-        self.shard.counters.moved_out.bump();
-        self.shard.pops.set(pops + 1);
-        Some(removed)
+        self.shard.pops.add(1);
+        Some(taken)
     }
 
-    /// Removes the oldest-returned object with its stamp (flushing).
-    pub(crate) fn remove_bottom(self) -> Option<(Box<T>, u64)> {
-        self.remove_where(|_| true)
-    }
-
-    /// Removes any object (teardown).
-    fn pop_any(self) -> Option<Box<T>> {
-        self.remove_bottom().map(|(value, _)| value)
-    }
-
-    /// Room left under the limit.
-    pub(crate) fn room(self) -> usize {
-        let height = self.height();
-        // SAFETY: no user code.
-        unsafe { self.with_private(|p| p.limit.saturating_sub(height)) }
-    }
-
-    /// Sets the private limit (`Private::limit`), within the stack's capacity.
-    pub(crate) fn set_limit(self, limit: usize) {
-        // SAFETY: no user code.
-        unsafe { self.with_private(|p| p.limit = limit.min(p.capacity())) }
-    }
-
-    pub(crate) fn seen_epoch(self) -> u64 {
+    /// The trim epoch the owner last caught up with.
+    pub(crate) fn seen_epoch(&self) -> u64 {
         // SAFETY: no user code.
         unsafe { self.with_private(|p| p.seen_epoch) }
     }
 
-    pub(crate) fn set_seen_epoch(self, epoch: u64) {
+    /// Records that the owner has applied the victim rule for `epoch`.
+    pub(crate) fn caught_up_with(&self, epoch: u64) {
         // SAFETY: no user code.
         unsafe { self.with_private(|p| p.seen_epoch = p.seen_epoch.max(epoch)) }
     }
 
-    pub(crate) fn steal_cursor(self) -> usize {
-        // SAFETY: no user code.
-        unsafe { self.with_private(|p| p.steal_cursor) }
+    /// Frees the shared list's storage if it is empty (after a trim).
+    pub(crate) fn release_storage_if_empty(&self) {
+        self.ring().release_if_empty();
     }
 
-    pub(crate) fn set_steal_cursor(self, cursor: usize) {
-        // SAFETY: no user code.
-        unsafe { self.with_private(|p| p.steal_cursor = cursor) }
+    /// Moves a batch of the newest objects from the shard's own shared list
+    /// to its private stack and returns the newest. `None` if the list is
+    /// empty or a thief holds its claim.
+    #[inline]
+    pub(crate) fn refill(&self) -> Option<Batch<T>> {
+        if self.shard.ring.len() == 0 {
+            return None;
+        }
+        self.refill_from_ring()
     }
 
-    /// Gives up ownership (the owner's exit hook, after its last access).
-    pub(crate) fn release(self) {
-        // Release: pairs with the acquire in `Shard::adopt`; every access we
-        // made happens before the next owner's. Consuming `self` ends this
-        // handle; the exit hook holds no other.
+    #[cold]
+    fn refill_from_ring(&self) -> Option<Batch<T>> {
+        let mut claim = SharedClaim::try_new(self.shard, self.directory)?;
+        let height = self.height();
+        let mut newest: Option<Entry<T>> = None;
+        let (mut count, mut weight) = (0, 0);
+        // SAFETY: the closure runs no user code.
+        let placed = unsafe {
+            self.with_private(|private| {
+                // Ring to stack keeps the shard's total, so only the stack's
+                // room limits the batch: one for the caller plus what fits.
+                let room = private.capacity().saturating_sub(height);
+                let take = claim.claim.len().min(room + 1);
+                // Newest first out of the ring; onto the stack oldest first,
+                // so its top stays the most recently returned. On the stack,
+                // not the heap: a refill after every park must not allocate.
+                let mut newest_first: [Option<Entry<T>>; PRIVATE_STACK + 1] = [const { None }; _];
+                let mut taken = 0;
+                self.ring().pop_newest(&mut claim.claim, take, |entry| {
+                    newest_first[taken] = Some(entry);
+                    taken += 1;
+                });
+                let mut placed = 0;
+                for entry in newest_first[..taken].iter_mut().rev() {
+                    let entry = entry.take().expect("filled above");
+                    count += 1;
+                    weight += entry.weight;
+                    if let Some(previous) = newest.replace(entry) {
+                        self.place(private, height + placed, previous);
+                        placed += 1;
+                    }
+                }
+                private.limit = self.limit_now(private);
+                placed
+            })
+        };
+        self.shard.pushes.add(placed as u64);
+        drop(claim);
+        Some(Batch {
+            newest: newest?.value,
+            count,
+            weight,
+        })
+    }
+
+    /// Takes up to half of `victim`'s shared list (one for the caller, the
+    /// rest onto our private stack, as far as our bound allows). `None` if
+    /// the list is empty or another thread holds its claim.
+    pub(crate) fn steal_from(&self, victim: &'a Shard<T>) -> Option<Batch<T>> {
+        let mut claim = SharedClaim::try_new(victim, self.directory)?;
+        let height = self.height();
+        let mut newest: Option<Entry<T>> = None;
+        let (mut count, mut weight) = (0, 0);
+        // SAFETY: the closure runs no user code.
+        let placed = unsafe {
+            self.with_private(|private| {
+                let limit = self.limit_now(private);
+                let take = (claim.claim.len().div_ceil(2)).min(limit.saturating_sub(height) + 1);
+                let mut placed = 0;
+                for _ in 0..take {
+                    let Some(entry) = claim.claim.pop_oldest() else {
+                        break;
+                    };
+                    count += 1;
+                    weight += entry.weight;
+                    if let Some(previous) = newest.replace(entry) {
+                        self.place(private, height + placed, previous);
+                        placed += 1;
+                    }
+                }
+                private.limit = self.limit_now(private);
+                // Next time start past this victim: thieves move round the
+                // stealable shards instead of piling onto one.
+                private.steal_cursor = victim.index + 1;
+                placed
+            })
+        };
+        self.shard.pushes.add(placed as u64);
+        drop(claim);
+        Some(Batch {
+            newest: newest?.value,
+            count,
+            weight,
+        })
+    }
+
+    /// Places a batch entry on the private stack at `height` (refill, steal):
+    /// counted in `moved_in` first, so `stats` never counts it twice.
+    fn place(&self, private: &mut Private<T>, height: usize, entry: Entry<T>) {
+        assert!(height < private.capacity(), "a batch larger than its room");
+        self.shard.counters.moved_in.bump();
+        // SAFETY: `height < capacity`, and the caller raises the height by
+        // the number placed once the batch is done.
+        unsafe { private.put(height, entry.value, entry.stamp) };
+    }
+
+    /// Where this thread's next steal starts looking: past the shard it last
+    /// stole from (at first, past its own), so that threads missing at once
+    /// start at different victims and each moves round them.
+    pub(crate) fn steal_start(&self) -> usize {
+        // SAFETY: no user code.
+        unsafe { self.with_private(|private| private.steal_cursor) }
+    }
+
+    /// Gives up ownership (the owner's exit hook, after its last access) and
+    /// offers the shard to the next thread that needs one.
+    pub(crate) fn give_up(self) {
+        // Release: pairs with the acquire CAS in `Shard::try_adopt`; every
+        // access we made happens before the next owner's.
         self.shard.owner.store(0, Ordering::Release);
+        self.directory.add(Set::Vacant, self.shard.index);
     }
 }
 
-/// An entry for the owner's ring.
-pub(crate) fn entry<T>(value: Box<T>, stamp: u64, weight: usize) -> Entry<T> {
-    Entry {
-        value,
-        stamp,
-        weight,
+/// Pushes onto the owner's shared list, published once when dropped.
+pub(crate) struct SharedBatch<'o, 'a, T> {
+    owner: &'o Owner<'a, T>,
+    pushed: bool,
+}
+
+impl<T> SharedBatch<'_, '_, T> {
+    /// Pushes `value` (idle since `stamp`, `weight` charged to a budget by
+    /// the caller) onto the shared list if the shard has room; `Err` gives it
+    /// back: the shard is full.
+    pub(crate) fn push(&mut self, value: Box<T>, stamp: u64, weight: usize) -> Result<(), Box<T>> {
+        let owner = self.owner;
+        let shard = owner.shard;
+        if owner.height() + shard.ring.len() >= shard.capacity {
+            return Err(value);
+        }
+        owner.ring().push(Entry {
+            value,
+            stamp,
+            weight,
+        });
+        self.pushed = true;
+        // SAFETY: no user code. The ring grew: lower the private limit if the
+        // bound needs it.
+        unsafe { owner.with_private(|private| private.limit = owner.limit_now(private)) };
+        Ok(())
+    }
+}
+
+impl<T> Drop for SharedBatch<'_, '_, T> {
+    fn drop(&mut self) {
+        if self.pushed {
+            self.owner.publish();
+        }
+    }
+}
+
+/// A claim on a shard's shared list that keeps the shard's stealable bit
+/// right when it ends: if the removals left the list empty, the bit is
+/// cleared, then the list looked at again (module docs).
+pub(crate) struct SharedClaim<'a, T> {
+    pub(crate) claim: Claim<'a, T>,
+    shard: &'a Shard<T>,
+    directory: &'a Directory<T>,
+}
+
+impl<'a, T> SharedClaim<'a, T> {
+    /// Takes `shard`'s claim if nobody holds it.
+    pub(crate) fn try_new(shard: &'a Shard<T>, directory: &'a Directory<T>) -> Option<Self> {
+        let claim = shard.ring.try_claim()?;
+        Some(SharedClaim {
+            claim,
+            shard,
+            directory,
+        })
+    }
+
+    /// Takes `shard`'s claim, waiting for the holder (trim and teardown).
+    pub(crate) fn wait(shard: &'a Shard<T>, directory: &'a Directory<T>) -> Self {
+        SharedClaim {
+            claim: shard.ring.claim(),
+            shard,
+            directory,
+        }
+    }
+}
+
+impl<T> Drop for SharedClaim<'_, T> {
+    fn drop(&mut self) {
+        let index = self.shard.index;
+        if self.claim.len() == 0 && self.directory.contains(Set::Stealable, index) {
+            self.directory.remove(Set::Stealable, index);
+            // SeqCst: pairs with the fence in `Owner::publish` (module docs).
+            fence(Ordering::SeqCst);
+            if self.shard.ring.pushed_past(self.claim.head()) {
+                self.directory.add(Set::Stealable, index);
+            }
+        }
+        // The claim itself ends after this body: it publishes `head` and
+        // gives up the claim flag.
     }
 }

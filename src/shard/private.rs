@@ -3,8 +3,8 @@
 //! This is the fast path. Reaching it costs the shard-cache lookup, a
 //! relaxed load of the pool's trim epoch and a push or pop of one pointer:
 //! no atomic read-modify-write, no fence, no lock, and no `T` moved
-//! (invariant I3). The objects themselves stay where they were placed: the
-//! stack holds their boxes, one word each.
+//! (I3, a fast path without atomics). The objects themselves stay where
+//! they were placed: the stack holds their boxes, one word each.
 //!
 //! It holds several objects, not one, so that a thread holding several at
 //! once (a request with a read buffer, a parse buffer and a write buffer)
@@ -14,10 +14,20 @@
 //! The stack's height is not stored: it is `pushes - pops`, two counters
 //! the owner writes (a relaxed load and store each, plain `mov`s) and any
 //! thread may read for statistics. So counting gets and returns costs the
-//! fast path nothing beyond what a `Vec`'s length would (issue 11).
+//! fast path nothing beyond what a `Vec`'s length would.
+//!
+//! Each entry carries the trim epoch it went idle in (its stamp), and the
+//! victim rule that reads the stamps lives here too: [`is_stale`].
 
 use crate::config::PRIVATE_STACK;
 use std::mem::MaybeUninit;
+
+/// Go's victim rule: whether an object stamped `stamp` has been idle through
+/// two trims by `epoch`. (`stamp` may exceed `epoch` when the caller's view of
+/// the epoch is older than the thread that stamped; such an object is fresh.)
+pub(crate) fn is_stale(stamp: u64, epoch: u64) -> bool {
+    epoch.saturating_sub(stamp) >= 2
+}
 
 /// Owner-only state of a shard's private stack. Every field is read and
 /// written only by the thread that currently owns the shard (`shard/mod.rs`).
@@ -32,17 +42,14 @@ pub(crate) struct Private<T> {
     stamps: [u64; PRIVATE_STACK],
     /// How many of the slots this pool uses (its private capacity).
     capacity: usize,
-    /// How many objects the stack may hold now: the pool's private capacity,
-    /// lowered while the shared ring is full enough that the shard's total
-    /// (`height + ring.len() <= shard_capacity`, invariant I4) needs it.
-    /// Only the owner adds to the ring, and it lowers the limit when it does;
-    /// others only take from the ring, so the owner raises the limit again
-    /// on its slow paths.
+    /// How many objects the stack may hold now: the private capacity,
+    /// lowered while the shared ring is full enough that the shard's bound
+    /// needs it. Kept by the shard's owner operations (`shard/mod.rs`).
     pub(crate) limit: usize,
     /// The trim epoch the owner last applied the victim rule for. The fast
     /// paths only run while it equals the pool's epoch.
     pub(crate) seen_epoch: u64,
-    /// Index among all shards where the next steal starts looking.
+    /// Index in the pool's directory where the next steal starts looking.
     pub(crate) steal_cursor: usize,
 }
 
@@ -114,5 +121,34 @@ impl<T> Private<T> {
     /// The stamps of the objects now held.
     pub(crate) fn stamps(&self, height: usize) -> &[u64] {
         &self.stamps[..height]
+    }
+
+    /// Removes the `count` oldest entries (the bottom of the stack), handing
+    /// them to `sink` oldest first, and moves the rest down.
+    ///
+    /// # Safety
+    /// `count <= height <= capacity()`; the caller then lowers the height by
+    /// `count`. `sink` must not touch this stack.
+    pub(crate) unsafe fn remove_bottom(
+        &mut self,
+        count: usize,
+        height: usize,
+        mut sink: impl FnMut(Box<T>, u64),
+    ) {
+        for index in 0..count {
+            // SAFETY: `index < count <= height`: a live box, read once (the
+            // slots it came from are overwritten or above the new height).
+            sink(
+                unsafe { self.slots[index].assume_init_read() },
+                self.stamps[index],
+            );
+        }
+        // SAFETY: both ranges lie in `slots[..height]`; `ptr::copy` allows the
+        // overlap. The boxes move bitwise, so each still has one owner.
+        unsafe {
+            let base = self.slots.as_mut_ptr();
+            std::ptr::copy(base.add(count), base, height - count);
+        }
+        self.stamps.copy_within(count..height, 0);
     }
 }

@@ -16,11 +16,12 @@
 //!   with release stores. A thread that finds the flag taken goes elsewhere;
 //!   only trim, which must reach every ring, waits, and claims never run user
 //!   code, so that wait is a few loads and copies long.
-//! * **Storage follows use** (issue 13): segments are allocated as entries
-//!   arrive, and a claim holder frees every segment its removals emptied,
-//!   except the newest, which the owner may be writing into. So a drained
-//!   ring keeps one segment whatever `max_idle_per_thread` is, and a ring
-//!   that never received an object has none.
+//! * **Storage follows use** (I10, bookkeeping follows use): segments are
+//!   allocated as entries arrive, and a claim holder frees every segment its
+//!   removals emptied, except the newest, which the owner may be writing
+//!   into. So a drained ring keeps one segment whatever
+//!   `max_idle_per_thread` is, and a ring that never received an object has
+//!   none.
 //!
 //! No slot is ever read while it may be written: a remover reads an entry
 //! only below a `tail` it acquired, the owner writes only at its `tail`, and
@@ -31,8 +32,12 @@
 //!
 //! Every removal moves the claim's indices past an entry *before* handing it
 //! out, so a panic anywhere after a claim began can never make an entry be
-//! read twice (issue 12: a panic between reading entries and lowering `tail`
-//! once made `get` double-drop).
+//! read twice (were `tail` lowered only after a batch was read, a panic in
+//! between would leave the batch readable again: a double drop).
+//!
+//! Whether a ring holds anything is also advertised in the pool's stealable
+//! set; `shard/mod.rs` keeps the two in step ([`Claim::head`] and
+//! [`Ring::pushed_past`] are its hooks).
 
 use crate::sync::{AtomicBool, AtomicPtr, AtomicU32, Ordering, UnsafeCell};
 use crossbeam_utils::CachePadded;
@@ -184,6 +189,15 @@ impl<T> Ring<T> {
         let len = tail.wrapping_sub(head);
         // A stale `head` read against a lowered `tail` would wrap: treat as 0.
         if len > u32::MAX / 2 { 0 } else { len as usize }
+    }
+
+    /// Whether the owner has pushed past index `head` (so the ring is not
+    /// empty to a claim holder whose head that is). Callers order it with a
+    /// fence (`shard/mod.rs`).
+    pub(crate) fn pushed_past(&self, head: u32) -> bool {
+        // Relaxed: ordered by the caller's SeqCst fence, which pairs with the
+        // owner's fence after its release store of `tail`.
+        self.tail.load(Ordering::Relaxed) != head
     }
 
     /// Takes the removal claim if nobody holds it. Never waits.
@@ -461,6 +475,11 @@ pub(crate) struct Claim<'a, T> {
 impl<T> Claim<'_, T> {
     pub(crate) fn len(&self) -> usize {
         self.tail.wrapping_sub(self.head) as usize
+    }
+
+    /// Index of the oldest entry left (published when the claim ends).
+    pub(crate) fn head(&self) -> u32 {
+        self.head
     }
 
     /// Removes the oldest entry (steal side), freeing its segment if that

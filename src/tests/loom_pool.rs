@@ -165,8 +165,8 @@ fn trim_races_get_and_put() {
             0,
             "I5: idle through two trims is dropped"
         );
-        // Issue 13: storage follows use. A swept ring keeps at most its
-        // newest segment.
+        // I10: storage follows use. A swept ring keeps at most its newest
+        // segment.
         for shard in pool.inner().shards.iter() {
             assert!(
                 shard.ring.segments() <= 1,
@@ -193,7 +193,7 @@ fn owned_guard_outlives_pool_handle() {
         let pool = pool(&tracker, 1);
         let guard = pool.get_owned();
         guard.hold(0);
-        let weak = pool.inner().weak_self.clone();
+        let weak = Arc::downgrade(pool.inner());
         let (handle_dropped, wait_for_handle) = loom::sync::mpsc::channel();
         let holder = thread::spawn(move || {
             // A handle from the guard: the holder uses the pool (creating its
@@ -220,26 +220,22 @@ fn owned_guard_outlives_pool_handle() {
     });
 }
 
-/// A new thread gets an exited thread's `ThreadLocal` id before that thread's
-/// exit hook has run (possible when thread-local destructors run in an order
-/// that releases the id first). The stand-in gives both the same id; the new
-/// thread starts only after the old one "released" it, as the real id
-/// allocator's mutex orders it. The new thread must not touch the shard until
-/// the hook releases ownership, and the exiting thread must not touch it after;
-/// meanwhile the exiting thread keeps using the pool (as other thread-locals'
-/// destructors may) without a shard.
+/// A thread exits, giving its shard up (vacant), while a new thread uses
+/// the pool: the newcomer adopts the vacant shard or, if it looks before the
+/// shard is given up, makes its own. Neither touches a shard the other owns
+/// (I1 through the objects each takes), the exiting thread keeps using the
+/// pool without a shard afterwards (as other thread-locals' destructors may:
+/// its returns are dropped, counted), and the pool ends with at most two
+/// shards.
 #[test]
-fn shard_adopted_after_exit_hook() {
+fn vacant_shard_adopted_while_its_owner_exits() {
     run_model(|| {
         let tracker = Tracker::new();
         let pool = pool(&tracker, 1);
-        let (id_released, id_free) = loom::sync::mpsc::channel();
         let leaver = {
             let pool = pool.clone();
             thread::spawn(move || {
-                crate::sync::use_thread_slot(7);
                 use_once(&pool, 1);
-                id_released.send(()).unwrap();
                 crate::shard::exit::simulate_thread_exit();
                 use_once(&pool, 1);
             })
@@ -247,14 +243,48 @@ fn shard_adopted_after_exit_hook() {
         let heir = {
             let pool = pool.clone();
             thread::spawn(move || {
-                id_free.recv().unwrap();
-                crate::sync::use_thread_slot(7);
                 use_once(&pool, 2);
                 crate::shard::exit::simulate_thread_exit();
             })
         };
         leaver.join().unwrap();
         heir.join().unwrap();
+        let stats = pool.stats();
+        assert!(stats.shards <= 2, "{stats:?}");
+        assert!(stats.dropped_by_exit >= 1, "{stats:?}");
+        finish(pool, &tracker);
+    });
+}
+
+/// Two threads that each used the pool exit one after the other, and two
+/// newcomers then adopt their vacant shards: a pool has as many shards as
+/// threads used it at once, not as threads ever used it.
+#[test]
+fn newcomers_adopt_vacant_shards() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 1);
+        for who in 1..=2 {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                use_once(&pool, who);
+                crate::shard::exit::simulate_thread_exit();
+            })
+            .join()
+            .unwrap();
+        }
+        let newcomers: Vec<_> = (3..=4)
+            .map(|who| {
+                let pool = pool.clone();
+                thread::spawn(move || {
+                    use_once(&pool, who);
+                    crate::shard::exit::simulate_thread_exit();
+                })
+            })
+            .collect();
+        newcomers.into_iter().for_each(|t| t.join().unwrap());
+        let stats = pool.stats();
+        assert!(stats.shards <= 2, "{stats:?}");
         finish(pool, &tracker);
     });
 }

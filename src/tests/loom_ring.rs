@@ -1,7 +1,7 @@
 //! The shared ring (`shard/ring.rs`) on its own: the owner's push (which
 //! links a new segment every `SEGMENT` = 2 pushes under loom) and newest-end
 //! refill racing stealers' oldest-end batch removal, trim's compaction, and
-//! the frees of emptied segments (issue 13: storage follows use).
+//! the frees of emptied segments (I10, bookkeeping follows use).
 //!
 //! Besides I1 and I2, every model ends by checking the ring's shape
 //! (`RingOwner::check_shape`, a test-only hook in `ring.rs`): the owner's
@@ -118,7 +118,7 @@ fn push_races_batch_steal() {
     });
 }
 
-/// Issue 13 (a): the owner pushes across a segment boundary (allocating a
+/// The owner pushes across a segment boundary (allocating a
 /// segment and linking it with a release store of `next`) while a stealer
 /// takes everything it sees, emptying the oldest segment and freeing it
 /// once the newer one is linked, or leaving it for the next claim holder.
@@ -150,7 +150,7 @@ fn push_links_segment_races_steal_that_frees() {
     });
 }
 
-/// Issue 13 (c): the owner refills from the newest end (`pop_newest`, which
+/// The owner refills from the newest end (`pop_newest`, which
 /// frees the segments above its new `tail`) and then pushes again (into the
 /// segment it kept, then linking a fresh one) while a stealer takes a batch
 /// from the oldest end, which may free the oldest segment first.
@@ -216,7 +216,7 @@ fn two_stealers_and_push() {
     });
 }
 
-/// Issue 13 (b): trim's `extract_if` (stale entries out, survivors compacted
+/// Trim's `extract_if` (stale entries out, survivors compacted
 /// at the newest end, consumed segments freed) races the owner's pushes, the
 /// second of which links a new segment: the survivors stay reachable exactly
 /// once, and the stale ones are the only ones removed.
@@ -237,7 +237,7 @@ fn trim_compaction_races_push() {
             thread::spawn(move || {
                 let mut stale = Vec::new();
                 ring.claim()
-                    .extract_if(|e| crate::trim::is_stale(e.stamp, 3), &mut stale);
+                    .extract_if(|e| crate::shard::is_stale(e.stamp, 3), &mut stale);
                 stale.into_iter().map(|e| e.stamp).collect::<Vec<_>>()
             })
         };
@@ -255,7 +255,7 @@ fn trim_compaction_races_push() {
     });
 }
 
-/// Issue 13 (d): the owner refills one object from its ring of two, frees
+/// The owner refills one object from its ring of two, frees
 /// the ring's storage if it is now empty (`release_if_empty`, as after a
 /// trim) and pushes again (linking a fresh first segment, with no claim,
 /// when the release happened), while a stealer steals twice: the second
@@ -297,7 +297,7 @@ fn release_if_empty_races_steal() {
     });
 }
 
-/// A panic raised by a refill's `sink` (issue 12), here for the newest of
+/// A panic raised by a refill's `sink`, here for the newest of
 /// two entries, while a stealer looks: `pop_newest` lowers `tail` past an
 /// entry before handing it out, so the unwound claim never leaves it
 /// readable again, and nothing is read twice.
@@ -348,7 +348,7 @@ fn first_segment_link_races_trim() {
             thread::spawn(move || {
                 let mut stale = Vec::new();
                 ring.claim()
-                    .extract_if(|e| crate::trim::is_stale(e.stamp, 3), &mut stale);
+                    .extract_if(|e| crate::shard::is_stale(e.stamp, 3), &mut stale);
                 stale.len()
             })
         };

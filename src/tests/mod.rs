@@ -23,8 +23,10 @@
 //! exhaustively within the preemption bound.
 
 mod loom_budget;
+mod loom_directory;
 mod loom_pool;
 mod loom_ring;
+mod loom_stealable;
 
 use loom::cell::UnsafeCell;
 use std::sync::Arc;

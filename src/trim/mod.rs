@@ -19,21 +19,15 @@
 
 pub(crate) mod background;
 pub(crate) mod interval;
+#[cfg(feature = "pressure")]
 pub(crate) mod pressure;
 pub(crate) mod registry;
 
-use crate::inner::Inner;
-use crate::shard::Owner;
+use crate::pool::Inner;
 use crate::shard::ring::Entry;
+use crate::shard::{Owner, SharedClaim, is_stale};
 use crate::sync::Ordering;
 use crate::unwind::Dropper;
-
-/// Whether an object stamped `stamp` has been idle through two trims by `epoch`.
-/// (`stamp` may exceed `epoch` when the caller's view of the epoch is older
-/// than the thread that stamped; such an object is fresh.)
-pub(crate) fn is_stale(stamp: u64, epoch: u64) -> bool {
-    epoch.saturating_sub(stamp) >= 2
-}
 
 impl<T: Send + 'static> Inner<T> {
     /// One trim: advance the epoch, then drop what has been idle through two.
@@ -57,17 +51,22 @@ impl<T: Send + 'static> Inner<T> {
     }
 
     /// Applies the victim rule for `epoch` to the caller's private stack and
-    /// to every shared list.
+    /// to every shared list: O(shards), a few loads for an empty list.
     fn sweep(&self, epoch: u64) -> u64 {
         let mut drops = Dropper::default();
         let mut dropped = 0;
-        if let Some(owner) = self.owned() {
-            dropped += self.catch_up(owner, &mut drops).1;
+        if let Some(owner) = self.owned_shard() {
+            dropped += self.catch_up(&owner, &mut drops);
         }
         let mut stale = Vec::new();
         for shard in self.shards.iter() {
-            let mut claim = shard.ring.claim();
-            claim.extract_if(|entry| is_stale(entry.stamp, epoch), &mut stale);
+            if shard.ring.len() == 0 {
+                continue;
+            }
+            let mut claim = SharedClaim::wait(shard, &self.shards);
+            claim
+                .claim
+                .extract_if(|entry| is_stale(entry.stamp, epoch), &mut stale);
             drop(claim);
             dropped += self.discard(&mut stale, &mut drops);
         }
@@ -92,17 +91,22 @@ impl<T: Send + 'static> Inner<T> {
 
     /// Brings the calling thread's shard up to date with every trim so far:
     /// drops its stale private objects and, when the epoch moved, frees its
-    /// shared list's storage if the list is empty. Returns the owner and the
-    /// number of objects dropped.
+    /// shared list's storage if the list is empty. Returns the number of
+    /// objects dropped.
     ///
     /// Each object is dropped outside any borrow, and the epoch is read again
-    /// after each: `T::drop` may use the pool, even trim it (issue 12: code
-    /// that kept the epoch read before a drop double-dropped).
-    pub(crate) fn catch_up<'a>(
-        &'a self,
-        owner: Owner<'a, T>,
-        drops: &mut Dropper,
-    ) -> (Owner<'a, T>, u64) {
+    /// after each: `T::drop` may use the pool, even trim it, and code that
+    /// kept an epoch read before such a drop would act on a stale one.
+    #[inline]
+    pub(crate) fn catch_up(&self, owner: &Owner<'_, T>, drops: &mut Dropper) -> u64 {
+        if owner.seen_epoch() >= self.epoch() {
+            return 0;
+        }
+        self.catch_up_slow(owner, drops)
+    }
+
+    #[cold]
+    fn catch_up_slow(&self, owner: &Owner<'_, T>, drops: &mut Dropper) -> u64 {
         let mut dropped = 0;
         let mut moved = false;
         loop {
@@ -111,18 +115,17 @@ impl<T: Send + 'static> Inner<T> {
                 break;
             }
             moved = true;
-            while let Some((value, _)) = owner.remove_where(|stamp| is_stale(stamp, epoch)) {
-                let counters = &owner.shard().counters;
-                counters.dropped_by_trim.bump();
+            while let Some(value) = owner.take_stale(epoch) {
+                owner.counters().dropped_by_trim.bump();
                 dropped += 1;
                 drops.drop(value);
             }
-            owner.set_seen_epoch(epoch);
+            owner.caught_up_with(epoch);
         }
         if moved {
-            owner.ring().release_if_empty();
+            owner.release_storage_if_empty();
         }
-        (owner, dropped)
+        dropped
     }
 
     /// Trims if automatic trimming is on and an interval has passed.

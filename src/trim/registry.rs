@@ -54,9 +54,19 @@ pub(crate) fn live_pools() -> Vec<Arc<dyn Registered>> {
 /// This is the stand-in for Go clearing every `sync.Pool` at each garbage
 /// collection: call it from a timer, on memory pressure, or after a burst.
 /// What one trim reaches is described at [`Pool::trim`](crate::Pool::trim).
-/// It never blocks `get` or `put` on any pool.
+/// It never blocks `get` or `put` on any pool. Cost: every shard of every
+/// pool (see `Pool::trim`).
+///
+/// If a `T::drop` panics in one pool's trim, every other pool is still
+/// trimmed; the first panic is re-raised at the end.
 pub fn trim_all() -> u64 {
-    live_pools().iter().map(|pool| pool.trim_now()).sum()
+    let mut panics = crate::unwind::Dropper::default();
+    let dropped = live_pools()
+        .iter()
+        .filter_map(|pool| panics.call(|| pool.trim_now()))
+        .sum();
+    panics.finish();
+    dropped
 }
 
 /// The statistics of every live pool in the process, with their names, in

@@ -41,7 +41,7 @@
 //! - I5: `Quiesce` flushes every worker and trims twice: nothing may stay idle.
 //! - `trim` returns exactly the number of objects it dropped.
 //!
-//! # Fault mode (issue 12)
+//! # Fault mode
 //!
 //! Opcode 0 with a nonzero argument is [`Op::Fault`]: it arms a one-shot
 //! fault plan, bit 0 `create`, bit 1 `reset`, bit 2 `weigh`, bit 3 `T::drop`:

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+use shardpool::Stats;
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
@@ -8,6 +9,17 @@ use std::sync::{Arc, Mutex};
 /// Scales an iteration count down under Miri, which is ~1000× slower.
 pub fn iters(n: usize) -> usize {
     if cfg!(miri) { (n / 100).max(2) } else { n }
+}
+
+/// The `Stats` accounting identity at a quiet moment, with `in_use` objects
+/// out in guards: every object the pool made or adopted is idle, dropped,
+/// detached or in use (I2, dropped exactly once, counted).
+pub fn assert_accounted(stats: &Stats, in_use: u64) {
+    assert_eq!(
+        stats.created + stats.adopted,
+        stats.idle + stats.dropped() + stats.detached + in_use,
+        "created + adopted == idle + dropped() + detached + in_use: {stats:#?}"
+    );
 }
 
 /// Creates [`Obj`]s and checks, for every one, that it is never handed to two

@@ -1,4 +1,5 @@
-//! I8 and the auto traits as API (regex-automata's `oibits` test):
+//! I8 (the auto traits, exactly as documented), tested as API
+//! (regex-automata's `oibits` test):
 //! `Pool<T>` and `BufferPool` are `Send + Sync + Unpin + UnwindSafe +
 //! RefUnwindSafe` (for `T: Send`); `Pooled<T>` and `OwnedPooled<T>` are
 //! `Send` when `T: Send` and `Sync` only when `T: Sync`. The positive half is
@@ -7,9 +8,10 @@
 //! expected errors are recorded in `.stderr` files (so a case cannot pass by
 //! failing for another reason).
 //!
-//! Caught: boxed callbacks (`Box<dyn Fn() -> T + Send + Sync>`) made
-//! `Pool<T>` neither `UnwindSafe` nor `RefUnwindSafe`, so a pool could not be
-//! used inside `catch_unwind` without `AssertUnwindSafe` (issue 12).
+//! Catches boxed callbacks (`Box<dyn Fn() -> T + Send + Sync>`) that make
+//! `Pool<T>` neither `UnwindSafe` nor `RefUnwindSafe`: a pool could then not
+//! be used inside `catch_unwind` without `AssertUnwindSafe`, though a panic
+//! in user code leaves it consistent (I7, consistent after a panic).
 
 use shardpool::{BufferPool, OwnedPooled, Pool, Pooled};
 use std::cell::Cell;

@@ -349,8 +349,8 @@ fn two_trims_empty_every_class() {
 }
 
 /// `trim_all` reaches a `BufferPool`'s classes: each is a registered pool.
-#[test]
 /// (In a child process: `trim_all` trims every pool in the process.)
+#[test]
 fn trim_all_reaches_every_class() {
     crate::child::isolated(module_path!(), "trim_all_reaches_every_class", || {
         let _serial = serial();
@@ -583,4 +583,26 @@ fn large_classes_are_charged_in_full() {
     assert_eq!(stats.charged_bytes, MIB as u64);
     assert_eq!(class(&stats, 256 * KIB).idle, 4);
     assert_eq!(class(&stats, 256 * KIB).dropped_by_budget, 4);
+}
+
+/// `BufferPool` is a cheap `Clone` handle, like `Pool`: clones share the
+/// classes, budget and statistics; `get_owned` takes `&self`; an owned
+/// guard's `pool` is a handle to the same pool; `detach_boxed` keeps the box
+/// and counts the buffer as detached.
+#[test]
+fn clone_handles_share_one_pool() {
+    let pool = BufferPool::new();
+    let handle = pool.clone();
+    drop(handle.get(1000)); // into this thread's 1 KiB class
+    let owned = pool.get_owned(1000); // the same buffer, through the other handle
+    assert_eq!(pool.stats().total.created, 1);
+    let back = OwnedPooledBuf::pool(&owned);
+    assert_eq!(back.stats(), handle.stats());
+    drop(owned);
+    let boxed: Box<Vec<u8>> = PooledBuf::detach_boxed(pool.get(1000));
+    assert_eq!(boxed.capacity(), 1024);
+    let stats = pool.stats().total;
+    assert_eq!((stats.detached, stats.idle), (1, 0), "{stats:?}");
+    pool.put(*boxed);
+    assert_eq!(handle.stats().total.adopted, 1);
 }

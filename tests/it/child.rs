@@ -30,6 +30,16 @@ const DONE: &str = "SCENARIO-DONE";
 /// The scenario makes its own assertions and returns a one-line summary of
 /// what it counted, which the child prints and the parent checks for.
 pub fn isolated(module: &str, name: &str, scenario: impl FnOnce() -> String) -> String {
+    isolated_with_stderr(module, name, scenario).0
+}
+
+/// Like [`isolated`], also returning what the child printed on stderr (empty
+/// under Miri, where the scenario runs in-process).
+pub fn isolated_with_stderr(
+    module: &str,
+    name: &str,
+    scenario: impl FnOnce() -> String,
+) -> (String, String) {
     // `module_path!()` starts with the crate (`it`); test names do not.
     let module = module.split_once("::").map_or("", |(_, rest)| rest);
     let test = if module.is_empty() {
@@ -38,13 +48,13 @@ pub fn isolated(module: &str, name: &str, scenario: impl FnOnce() -> String) -> 
         format!("{module}::{name}")
     };
     if cfg!(miri) {
-        return scenario();
+        return (scenario(), String::new());
     }
     if std::env::var(SCENARIO).as_deref() == Ok(test.as_str()) {
         let summary = scenario();
         // On a line of its own (libtest has printed `test NAME ... `).
         println!("\n{DONE} {test}: {summary}");
-        return summary;
+        return (summary, String::new());
     }
     let exe = std::env::current_exe().expect("the test binary's path");
     let output = Command::new(exe)
@@ -61,7 +71,7 @@ pub fn isolated(module: &str, name: &str, scenario: impl FnOnce() -> String) -> 
     match summary {
         Some(summary) if output.status.success() => {
             println!("{test}: {summary}");
-            summary
+            (summary, stderr.into_owned())
         }
         _ => panic!(
             "scenario `{test}` failed in its child process ({}):\n\

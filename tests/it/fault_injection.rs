@@ -1,4 +1,5 @@
-//! I9, systematically (issue 12): whatever user code the pool runs does —
+//! I9 (no callback can make the pool abort, double-drop or lose an object),
+//! systematically: whatever user code the pool runs does —
 //! `create`, `reset`, `weigh`, `T::drop` panicking, or re-entering this pool
 //! or another one with random operations — the pool neither aborts, nor
 //! double-drops, nor loses an object uncounted.
@@ -18,7 +19,7 @@
 //! - at the end, `idle` is exactly what can be taken again;
 //! - every panic that surfaces anywhere is one the plan threw (a pool's own
 //!   assertion or an `Obj`-style check failing is a bug);
-//! - an object is never handed to two holders at once (I1);
+//! - an object is never handed to two holders at once (I1, one holder);
 //! - after the pools are dropped, every object ever made was dropped exactly
 //!   once (a per-object id set: no double drop, no leak).
 //!
@@ -627,7 +628,8 @@ fn run_op<'p>(op: &Op, pools: &'p Pools, mine: &mut Holdings<'p>, state: &Arc<St
             let joined = thread::scope(|s| {
                 s.spawn(|| {
                     // Registered before the pools' and `other_user`'s thread-locals,
-                    // so destroyed after them (issue 12, reproduction 2).
+                    // so destroyed after them: returns made after the thread's
+                    // exit hook ran and another crate's thread-local is gone.
                     LEFT.with(|l| l.0.borrow_mut().push(left));
                     if n > 0 {
                         let gets: Vec<_> = (0..n)
@@ -799,12 +801,13 @@ fn quiet_planned_panics() {
     });
 }
 
-/// The fault-injection proptest; see the module docs. Caught by it: on the
-/// core before issue 12's fix, aborts in the first case (a panic escaping a
-/// thread's exit hook, reproduction 4), and with re-entry only,
-/// `take - 1 <= limit` and a SIGSEGV (reproduction 1); on the first fixed core
-/// (CORE-READY), an object taken by a `get` that then re-raised a stale
-/// object's `Drop` panic, lost uncounted (`replay_*` below; fixed in 09102b2).
+/// The fault-injection proptest; see the module docs. Among the bugs it
+/// catches: an exit hook that lets a callback's panic out (the process
+/// aborts in the first case); with re-entry only, a `get` that refills its private stack
+/// on top of objects a re-entrant `T::drop` put there (`take - 1 <= limit`,
+/// then a SIGSEGV); and a `get` that takes an object, then re-raises a stale
+/// object's `Drop` panic and loses the taken object uncounted (`replay_*`
+/// below).
 #[test]
 fn callbacks_that_panic_or_reenter_anywhere() {
     isolated(
@@ -845,8 +848,8 @@ fn callbacks_that_panic_or_reenter_anywhere() {
     );
 }
 
-/// Cases the proptest found, replayed as they were shrunk (one worker, so
-/// deterministic). Each says what it caught.
+/// Runs a case the proptest found, as it was shrunk (one worker, so
+/// deterministic). Each replay says what it catches.
 fn replay(case: Case) {
     quiet_planned_panics();
     if let Err(e) = run_case(&case) {
@@ -854,13 +857,14 @@ fn replay(case: Case) {
     }
 }
 
-/// Found on the first core with contained callback panics (merge of
-/// CORE-READY): `create` re-entering the other pool (get, trim) and every
-/// `T::drop` panicking, with a short-lived thread that leaves guards to its
-/// thread-local destructors: pool a's `created + adopted` ended one above
-/// `idle + dropped()`, though every object was dropped exactly once (a `get`
-/// re-raised a stale object's panicking `Drop` after taking an object, which
-/// then unwound out uncounted; fixed on main in 09102b2).
+/// `create` re-entering the other pool (get, trim) and every `T::drop`
+/// panicking, with a short-lived thread that leaves guards to its
+/// thread-local destructors: every object is accounted for.
+///
+/// Catches a `get` that re-raises a stale object's panicking `Drop` after it
+/// has taken an object: the taken object unwinds out uncounted, and pool a's
+/// `created + adopted` ends one above `idle + dropped()` though every object
+/// was dropped exactly once.
 #[test]
 fn replay_reentrant_create_panicking_drop_thread_exit() {
     isolated(

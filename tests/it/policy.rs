@@ -1,8 +1,10 @@
 //! The ready-made reset policies: clear on return, reject capacity above a
-//! limit (the fix for Go's issue 23199), and weigh by capacity.
+//! limit (the fix for golang/go#23199: a buffer grown once for a huge request
+//! stays pooled and keeps its memory), and weigh by capacity.
 
+use shardpool::Pool;
+use shardpool::policy::{self, Recycle};
 use shardpool::policy::{Fitted, Underuse};
-use shardpool::{Pool, Recycle, policy};
 use std::collections::{HashMap, VecDeque};
 
 /// `recycle` clears kept objects and drops those grown past the limit.

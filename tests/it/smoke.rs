@@ -1,3 +1,9 @@
+//! One pass through the main paths on one pool: a get that creates, a return to
+//! the private stack, a private hit, another thread's returns left behind at
+//! its exit, gets that steal them, and two trims that leave nothing idle.
+//! Small enough to run under every Miri configuration (`scripts/miri.sh`
+//! runs it alone under Tree Borrows).
+
 use shardpool::Pool;
 use std::sync::Arc;
 

@@ -1,4 +1,7 @@
-//! `Stats`: each counter counts what its name says.
+//! `Stats`: each counter counts what its name says: the paths of a get,
+//! returns and drops by cause, detach and put, shards and hit rate. (The
+//! accounting identity that ties them together is checked wherever objects
+//! move: `invariants.rs`, `model.rs`, `callbacks/`.)
 
 use shardpool::Pool;
 use std::sync::Arc;
@@ -90,5 +93,26 @@ fn shards_and_hit_rate() {
     assert!(
         (s.hit_rate() - 0.5).abs() < 1e-9,
         "2 of 4 gets reused: {s:?}"
+    );
+}
+
+/// `detach` takes an object out of the pool's care and `put` hands it back;
+/// both are counted.
+#[test]
+fn detach_and_put_are_counted() {
+    let pool = Pool::new(|| String::from("x"));
+    let s = shardpool::Pooled::detach(pool.get());
+    assert_eq!(pool.stats().detached, 1);
+    pool.put(s);
+    pool.put(String::from("foreign"));
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.adopted, stats.returned, stats.idle),
+        (2, 2, 2),
+        "{stats:?}"
+    );
+    assert_eq!(
+        stats.created + stats.adopted,
+        stats.detached + stats.dropped() + stats.idle
     );
 }

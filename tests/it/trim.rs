@@ -1,5 +1,8 @@
-//! Trimming (I5): Go's victim rule, what one trim reaches, `flush_local`,
-//! and `trim_all`.
+//! Trimming: I5 (after two trims with no use in between, every idle object
+//! is dropped), Go's victim rule behind it, what one trim reaches and what
+//! waits for its owner thread, `flush_local`, and `trim_all`. What trimming
+//! gives back in bytes, and I10 (bookkeeping bounded by use, not by caps),
+//! are measured in `tests/memory.rs`, which counts the heap.
 
 use crate::common::Ledger;
 use shardpool::Pool;
@@ -113,9 +116,9 @@ fn other_live_threads_private_stacks_wait_for_their_owner() {
     worker.join().unwrap();
 }
 
-/// `trim_all` trims every live pool in the process, whatever its type.
+/// `trim_all` trims every live pool in the process, whatever its type. (In a
+/// child process: it trims every pool in the process.)
 #[test]
-/// (In a child process: it trims every pool in the process.)
 fn trim_all_reaches_every_pool() {
     crate::child::isolated(module_path!(), "trim_all_reaches_every_pool", || {
         let strings = Pool::new(String::new);

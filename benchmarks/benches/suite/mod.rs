@@ -8,13 +8,16 @@
 //!
 //! `single`, `parallel2`, `oversub8`, `hold32`, `hold32x2`, `big`, `big_x2`,
 //! `request`, `request_x2`, `handoff` and `scaling_*` run the user's loops
-//! (`common/user.rs`): the floor is the bare loop on a `thread_local!` free
-//! list (pop → work → `black_box` → reset → push), every pool runs
+//! (`examples/common/user.rs`): the floors are bare loops on a
+//! `thread_local!` free list (`floor`: pop → work → `black_box` → reset →
+//! push, inline; `free-list`, system binary only: the same list behind
+//! `#[inline]` `get`/`put` methods, at most 256 kept; `bench_report` takes
+//! the faster of the two as the floor), every pool runs
 //! `let mut b = pool.get(); work; black_box(&mut *b); drop(b)` (a pool
 //! without a reset hook resets right before the drop; hand-rolled ones call
 //! their `put`), and `shardpool` is built as a user would:
 //! `reset(clear).max_idle_per_thread(256)`. `bighold16`, `mixed` and `zeroed`
-//! run the older harness (`common/work.rs`, an `Option` slot) for every
+//! run the older harness (`examples/common/work.rs`, an `Option` slot) for every
 //! implementation alike, with `shardpool` = `Pool::new(create)`.
 //!
 //! Function names: `floor`, `shardpool`, `fresh@sys` and the peers in
@@ -28,7 +31,9 @@ use crate::common::impls::{
     shard_recycle, shard_user,
 };
 use crate::common::team::{Job, with_team};
-use crate::common::user::{Loop, Work, floor_job, handoff_floor_job, handoff_job, user_job};
+use crate::common::user::{
+    Loop, Work, floor_job, free_list_job, handoff_floor_job, handoff_job, user_job,
+};
 use crate::common::work::{Load, bytes_job, channel_only_job};
 use crate::common::{Big, Grow, Kind, Req, Small, big_size, small_size};
 use crate::peers::{
@@ -152,6 +157,7 @@ where
     // Declared after the sources, so dropped before them; shortened to this
     // frame (covariance) so the new entries can borrow them.
     let mut e: Entries<'_> = e;
+    e.push(("free-list".into(), free_list_job::<K>(shape)));
     e.push(("shardpool".into(), user_job::<K, _>(&pool, shape)));
     e.push(("floor-guard".into(), user_job::<K, _>(&floor_guard, shape)));
     e.push((

@@ -1,15 +1,14 @@
 //! The runner behind `perf_tables` (system allocator, every peer) and
 //! `perf_tables_jemalloc` / `perf_tables_mimalloc` (the floor, shardpool and
 //! fresh allocation under that global allocator): the headline workloads in
-//! the user's loops (`benches/common/user.rs`), interleaved, printed as
+//! the user's loops (`examples/common/user.rs`), interleaved, printed as
 //! markdown tables for `docs/perf/` (`scripts/perf_tables.sh` writes them).
 //!
 //! ```text
 //! perf_tables [--ms MS] [--rounds N] [--workloads LIST] [--tsv FILE]
 //! ```
 //!
-//! Workloads (each line is the loop every implementation runs; the floor is
-//! the bare loop: pop or create → work → `black_box` → reset → push):
+//! Workloads (each line is the loop every implementation runs):
 //!
 //! | name      | threads | loop |
 //! |-----------|---------|------|
@@ -22,22 +21,28 @@
 //! | request   | 1 | get a `Request`, parse a 16-header HTTP request into it (owned strings, header vector), return |
 //! | handoff   | 2 | per item: producer gets, writes 64 B, sends (bounded channel, 64); consumer receives, `black_box`es, returns |
 //!
-//! Beside the floor: `floor-boxed`, the same bare loop on a free list of
-//! `Box<T>` (one-word handles; not the floor), and `floor-guard`, the floor's
-//! list behind a drop guard in the pools' loop.
+//! The floor is the faster, in the same run, of two bare loops on a
+//! `thread_local!` `RefCell<Vec<T>>` free list (`examples/common/user.rs`):
+//! `floor` (the list used inline: pop or create → work → `black_box` →
+//! reset → push) and `free-list` (the list behind `#[inline]` `get`/`put`
+//! methods of a small struct, `black_box(&mut v)`, at most 256 kept); both
+//! rows are in the full tables, and the summary names the one it used.
+//! Beside them: `floor-boxed`, the same bare loop on a free list of
+//! `Box<T>` (one-word handles; not the floor), and `floor-guard`, the
+//! `floor` list behind a drop guard in the pools' loop.
 //! shardpool is `Pool::builder().reset(clear).max_idle_per_thread(256)`;
 //! peers have no reset hook, so the loop clears right before returning.
 //! Times are ns per get+put per thread: every thread runs `ops` operations
 //! from a common barrier, and the slice's wall time (dispatch to the last
 //! thread done) is divided by `ops`; with more threads than cores (threads8
 //! on 2 cores) that includes the time threads wait for a core.
-//! Implementations take turns in short slices, and each one's median slice
-//! is reported.
+//! Implementations take turns in short slices (each round starting with the
+//! next one), and each one's median slice is reported.
 
 use crate::common::impls::{FloorGuard, Fresh, shard_user};
 use crate::common::team::{Job, with_team};
 use crate::common::user::{
-    Loop, Work, floor_boxed_job, floor_job, handoff_floor_job, handoff_job, user_job,
+    Loop, Work, floor_boxed_job, floor_job, free_list_job, handoff_floor_job, handoff_job, user_job,
 };
 use crate::common::work::channel_only_job;
 use crate::common::{Big, Kind, Req, Small, big_size, small_size};
@@ -53,17 +58,17 @@ pub const WORKLOADS: [(&str, usize, &str, Option<f64>); 8] = [
         "single",
         1,
         "1 thread: get a 4 KiB `Vec<u8>`, write 64 B, return",
-        Some(1.10),
+        Some(1.00),
     ),
-    ("parallel2", 2, "`single` on 2 threads", Some(1.15)),
-    ("threads8", 8, "`single` on 8 threads (2 cores)", Some(1.3)),
+    ("parallel2", 2, "`single` on 2 threads", Some(1.05)),
+    ("threads8", 8, "`single` on 8 threads (2 cores)", Some(1.15)),
     (
         "hold32",
         1,
         "get 32 buffers (64 B into each), return all 32",
-        Some(1.3),
+        Some(1.15),
     ),
-    ("hold32x2", 2, "`hold32` on 2 threads", Some(1.5)),
+    ("hold32x2", 2, "`hold32` on 2 threads", Some(1.20)),
     (
         "big",
         1,
@@ -147,11 +152,14 @@ fn measure(threads: usize, entries: &[(String, Box<Job<'_>>)], o: &Options, what
         for round in 0..o.rounds {
             eprint!("\r\x1b[2K{what}: slice {}/{}", round + 1, o.rounds);
             let _ = std::io::stderr().flush();
-            for (j, s) in samples.iter_mut().enumerate() {
+            // Each round starts with the next implementation, so none always
+            // runs first after the others.
+            for step in 0..jobs.len() {
+                let j = (round + step) % jobs.len();
                 // The coordinator's clock: from dispatch until every thread
                 // is done (see `team`).
                 let t = team.run(j, ops[j]);
-                s.push(t.as_nanos() as f64 / ops[j] as f64);
+                samples[j].push(t.as_nanos() as f64 / ops[j] as f64);
             }
         }
         entries
@@ -199,6 +207,7 @@ where
         ("shardpool".into(), user_job::<K, _>(&pool, shape)),
     ];
     e.push(("floor-boxed".into(), floor_boxed_job::<K>(shape)));
+    e.push(("free-list".into(), free_list_job::<K>(shape)));
     if FULL {
         e.push(("floor-guard".into(), user_job::<K, _>(&guard, shape)));
         e.push(("regex-automata".into(), user_job::<K, _>(&regex, shape)));
@@ -271,6 +280,16 @@ fn get(r: &Results, name: &str) -> Option<f64> {
     r.iter().find(|(n, _)| n == name).map(|&(_, v)| v)
 }
 
+/// The floor of a workload's results: the faster of the two bare loops
+/// (`floor`, `free-list`) where both ran, and which one it is.
+fn floor(r: &Results) -> (f64, &'static str) {
+    let inline = get(r, "floor").expect("the floor runs in every workload");
+    match get(r, "free-list") {
+        Some(list) if list < inline => (list, "free-list"),
+        _ => (inline, "floor"),
+    }
+}
+
 /// The tables, as markdown.
 fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) -> String {
     let mut out = String::new();
@@ -279,31 +298,37 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
         out,
         "ns per get+put per thread (wall time of a slice / operations per thread), median of {} \
          interleaved slices of {} ms; ratios are shardpool's time over the floor's (or fresh \
-         allocation's) in the same run.\n",
+         allocation's) in the same run. The floor is the faster of the bare loops `floor` and \
+         `free-list` in this run (column `floor is`).\n",
         o.rounds,
         o.slice.as_millis()
     );
     if FULL {
         let _ = writeln!(
             out,
-            "| workload | floor ns | shardpool ns | shardpool/floor | target | floor-boxed ns | best peer | {fresh} ns |"
+            "| workload | floor ns | floor is | shardpool ns | shardpool/floor | target | floor-boxed ns | best peer | {fresh} ns |"
         );
-        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|---|--:|");
+        let _ = writeln!(out, "|---|--:|---|--:|--:|--:|--:|---|--:|");
         for (w, r) in rows {
-            let (floor, pool) = (get(r, "floor").unwrap(), get(r, "shardpool").unwrap());
+            let ((floor, which), pool) = (floor(r), get(r, "shardpool").unwrap());
             let target = WORKLOADS.iter().find(|x| x.0 == *w).and_then(|x| x.3);
             let best = r
                 .iter()
                 .filter(|(n, _)| {
                     !matches!(
                         n.as_str(),
-                        "floor" | "shardpool" | "floor-guard" | "floor-boxed" | "channel-only"
+                        "floor"
+                            | "shardpool"
+                            | "floor-guard"
+                            | "floor-boxed"
+                            | "free-list"
+                            | "channel-only"
                     ) && !n.starts_with("fresh@")
                 })
                 .min_by(|a, b| a.1.total_cmp(&b.1));
             let _ = writeln!(
                 out,
-                "| {w} | {} | {} | {:.2}x | {} | {} | {} | {} |",
+                "| {w} | {} | {which} | {} | {:.2}x | {} | {} | {} | {} |",
                 ns(floor),
                 ns(pool),
                 pool / floor,
@@ -326,7 +351,10 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
                 }
             }
         }
-        for (title, ratio) in [("ns per get+put", false), ("ratio to the floor", true)] {
+        for (title, ratio) in [
+            ("ns per get+put", false),
+            ("ratio to the floor (the faster bare loop)", true),
+        ] {
             let _ = write!(out, "\n{title}:\n\n| implementation |");
             for (w, _) in rows {
                 let _ = write!(out, " {w} |");
@@ -339,10 +367,10 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
             for n in &names {
                 let _ = write!(out, "| {n} |");
                 for (_, r) in rows {
-                    let cell = match (get(r, n), get(r, "floor")) {
-                        (Some(v), Some(f)) if ratio => format!("{:.2}x", v / f),
-                        (Some(v), _) => ns(v),
-                        _ => "-".into(),
+                    let cell = match get(r, n) {
+                        Some(v) if ratio => format!("{:.2}x", v / floor(r).0),
+                        Some(v) => ns(v),
+                        None => "-".into(),
                     };
                     let _ = write!(out, " {cell} |");
                 }
@@ -352,15 +380,15 @@ fn tables<const FULL: bool>(alloc: &str, rows: &[(&str, Results)], o: &Options) 
     } else {
         let _ = writeln!(
             out,
-            "| workload | floor ns | floor-boxed ns | shardpool ns | {fresh} ns | shardpool/floor | shardpool/{fresh} |"
+            "| workload | floor ns | floor is | floor-boxed ns | shardpool ns | {fresh} ns | shardpool/floor | shardpool/{fresh} |"
         );
-        let _ = writeln!(out, "|---|--:|--:|--:|--:|--:|--:|");
+        let _ = writeln!(out, "|---|--:|---|--:|--:|--:|--:|--:|");
         for (w, r) in rows {
-            let (floor, pool) = (get(r, "floor").unwrap(), get(r, "shardpool").unwrap());
+            let ((floor, which), pool) = (floor(r), get(r, "shardpool").unwrap());
             let f = get(r, &fresh).unwrap();
             let _ = writeln!(
                 out,
-                "| {w} | {} | {} | {} | {} | {:.2}x | {:.2}x |",
+                "| {w} | {} | {which} | {} | {} | {} | {:.2}x | {:.2}x |",
                 ns(floor),
                 get(r, "floor-boxed").map_or("-".into(), ns),
                 ns(pool),

@@ -1,14 +1,19 @@
-//! What the benchmarks measure, shared by every binary that measures it: the
-//! criterion suites (`benches/suite_*.rs`, and `benches/mimalloc_v2/`, a
-//! separate package because mimalloc's v2/v3 choice is a Cargo feature),
-//! `benches/memory.rs`, and the quick comparison `examples/compare.rs`.
+//! What the benchmarks measure, shared by every binary that measures it:
+//! the quick comparison `examples/compare.rs` and the criterion bench
+//! `benches/fast_path.rs` of this package, and, in the comparison suite
+//! (`benchmarks/`, not published), the criterion suites
+//! (`benchmarks/benches/suite_*.rs`, `benchmarks/mimalloc_v2/`),
+//! `benchmarks/benches/memory.rs` and the table and probe binaries in
+//! `benchmarks/examples/`. It lives here, inside the published package, so
+//! the packaged examples build on their own; the suite includes it by path.
 //!
 //! * [`Source`]: one way to get an object and give it back (a pool, fresh
 //!   allocation, the floor). Implementations are in [`impls`] (shardpool,
-//!   fresh, floor) and [`peers`] (other pool crates, hand-rolled pools).
+//!   fresh, floor) and, in the suite only, `benchmarks/benches/peers.rs`
+//!   (other pool crates, hand-rolled pools).
 //! * [`Kind`]: which object (a 4 KiB buffer, a 256 KiB buffer, a request).
-//! * [`user`]: the headline workloads, as the user's loops, and the floor
-//!   as the bare loop (issue 11).
+//! * [`user`]: the headline workloads, as the user's loops, and the floors
+//!   as bare loops.
 //! * [`work`]: the other workloads (through an `Option` slot), as jobs
 //!   `Fn(thread_index, ops)`.
 //! * [`team`]: persistent threads that start a job together and time it.
@@ -253,6 +258,8 @@ pub trait Kind: 'static {
     fn floor() -> &'static LocalKey<RefCell<Vec<Self::T>>>;
     /// The same of boxed objects (`floor-boxed`: one-word handles).
     fn floor_boxed() -> &'static LocalKey<RefCell<Vec<Box<Self::T>>>>;
+    /// The free list of [`user::FreeList`], the floor of the user's loops.
+    fn free_list() -> &'static LocalKey<RefCell<Vec<Self::T>>>;
 }
 
 macro_rules! kind {
@@ -280,6 +287,14 @@ macro_rules! kind {
             fn floor_boxed() -> &'static LocalKey<RefCell<Vec<Box<$t>>>> {
                 thread_local! {
                     static FREE: RefCell<Vec<Box<$t>>> = const { RefCell::new(Vec::new()) };
+                }
+                &FREE
+            }
+
+            #[inline(always)]
+            fn free_list() -> &'static LocalKey<RefCell<Vec<$t>>> {
+                thread_local! {
+                    static FREE: RefCell<Vec<$t>> = const { RefCell::new(Vec::new()) };
                 }
                 &FREE
             }

@@ -42,15 +42,31 @@ impl Team {
     /// fastest of three runs at that count. A run's time includes waking the
     /// threads, which on a busy machine can take a millisecond; the fastest of
     /// three keeps such a delay from shrinking the count (and so inflating
-    /// every later sample by the same delay).
+    /// every later sample by the same delay). A delay during the doubling
+    /// stops it early, at a count whose runs are mostly that delay, so the
+    /// estimate is checked at the count it gives (fastest of two), and
+    /// redone from there, until a run at the count takes half a slice.
     pub fn calibrate(&self, job: usize, slice: Duration) -> u64 {
         let mut n = 64u64;
         while self.run(job, n) < slice / 8 && n < 1 << 32 {
             n *= 2;
         }
         let fastest = (0..3).map(|_| self.run(job, n)).min().unwrap_or_default();
-        let per = fastest.as_secs_f64() / n as f64;
-        ((slice.as_secs_f64() / per.max(1e-12)) as u64).max(1)
+        let mut ops = Self::scale(n, fastest, slice);
+        for _ in 0..4 {
+            let fastest = (0..2).map(|_| self.run(job, ops)).min().unwrap_or_default();
+            if fastest >= slice / 2 {
+                break;
+            }
+            ops = Self::scale(ops, fastest, slice);
+        }
+        ops
+    }
+
+    /// The count that takes `slice` if `n` took `took`.
+    fn scale(n: u64, took: Duration, slice: Duration) -> u64 {
+        let per = took.as_secs_f64() / n as f64;
+        ((slice.as_secs_f64() / per.max(1e-12)) as u64).clamp(1, 1 << 36)
     }
 
     pub fn threads(&self) -> usize {

@@ -1,21 +1,30 @@
-//! The user's loops (issue 11): every workload written the way a user writes
-//! it, on the floor and on any [`Source`]. These are the loops behind the
-//! headline numbers (`compare`, `benches/fast_path.rs`, the suite's
+//! The user's loops: every workload written the way a user writes it, on
+//! the floors and on any [`Source`]. These are the loops behind the headline
+//! numbers (`compare`, `benches/fast_path.rs`, the suite's
 //! `single`/`parallel2`/`oversub8`/`hold32`/`hold32x2`/`big`/`big_x2`/
-//! `request`/`request_x2`/`handoff` groups, `perf_tables`, and the callgrind
-//! probe).
+//! `request`/`request_x2`/`handoff` groups, `perf_tables`, `floor_check`, and
+//! the callgrind probes).
 //!
-//! **The floor** is the bare loop on a `thread_local!` `RefCell<Vec<T>>` free
-//! list: per operation, pop (create on a miss) → the work →
-//! `black_box(&mut *b)` → reset → push. Nothing else: no guard, no `Option` slot, no dyn call, no
-//! extra move. No pool can beat it on one thread.
+//! Two bare loops bound a pool from below; the tables take the faster of the
+//! two in the same run as **the floor**:
+//!
+//! * **`floor`** ([`floor_job`]): a `thread_local!` `RefCell<Vec<T>>` free
+//!   list used inline: per operation, pop (create on a miss) → the work →
+//!   `black_box` of the bytes → reset → push. No guard, no `Option` slot, no
+//!   dyn call, no extra move.
+//! * **`free-list`** ([`free_list_job`], [`FreeList`]): the same list behind
+//!   a small struct whose `get` and `put` are `#[inline]` methods: `get` =
+//!   `with(|s| s.borrow_mut().pop()).unwrap_or_else(create)`, the work,
+//!   `black_box(&mut v)`, then `put` = reset and push if fewer than 256 are
+//!   idle. Which of the two is faster depends on the code the compiler
+//!   emits for moving the 24-byte `Vec` in and out of the list (a pop whose
+//!   16-byte load spans two 8-byte stores of the previous push cannot take
+//!   its value from the store buffer and waits), so both run and the faster
+//!   one is the floor.
 //!
 //! **floor-boxed** (not the floor; shown beside it): the same bare loop on a
 //! free list of `Box<T>`, so only a one-word handle moves and the object
-//! stays put. Moving a 24-byte `Vec` in and out of the floor's list costs
-//! more than the list itself (a store-to-load forward fails when the pop
-//! reads back what the last push wrote): this is the bound for a pool that
-//! hands out pointer-stable objects.
+//! stays put: the bound for a pool that hands out pointer-stable objects.
 //!
 //! **A pool**, per operation: `let mut b = pool.get(); work(&mut b);
 //! black_box(&mut *b); drop(b)`. shardpool is built the way a user configures
@@ -72,7 +81,7 @@ impl Work<Small> for Vec<u8> {
     #[inline(always)]
     fn work(&mut self) {
         // `black_box` of the array reference, not of a slice: the length stays
-        // a constant, so the 64-byte copy is inlined (as in the issue's loop).
+        // a constant, so the 64-byte copy is inlined (as a user's literal `&[u8; 64]` would be).
         let payload: &[u8; 64] = black_box(&PAYLOAD);
         self.extend_from_slice(payload);
     }
@@ -166,6 +175,92 @@ where
     match shape {
         Loop::Single => Box::new(|_, ops| floor_single::<K>(ops)),
         Loop::Hold(k) => Box::new(move |_, ops| floor_hold::<K>(k, ops)),
+    }
+}
+
+/// Most objects [`FreeList`] keeps per thread (as `max_idle_per_thread(256)`).
+pub const FREE_LIST_CAP: usize = 256;
+
+/// The floor as a small free list: a `const`-initialised `thread_local!`
+/// `RefCell<Vec<T>>` behind two `#[inline]` methods.
+pub struct FreeList<K>(std::marker::PhantomData<fn() -> K>);
+
+impl<K: Kind> FreeList<K>
+where
+    K::T: Work<K>,
+{
+    pub const fn new() -> Self {
+        FreeList(std::marker::PhantomData)
+    }
+
+    /// The most recently returned object, or a new one.
+    #[inline]
+    pub fn get(&self) -> K::T {
+        K::free_list()
+            .with(|s| s.borrow_mut().pop())
+            .unwrap_or_else(K::create)
+    }
+
+    /// Resets `v` and keeps it if fewer than [`FREE_LIST_CAP`] are idle.
+    #[inline]
+    pub fn put(&self, mut v: K::T) {
+        Work::<K>::reset(&mut v);
+        K::free_list().with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() < FREE_LIST_CAP {
+                s.push(v)
+            }
+        })
+    }
+}
+
+/// The free-list floor's job for kind `K`.
+pub fn free_list_job<K: Kind>(shape: Loop) -> Box<Job<'static>>
+where
+    K::T: Work<K>,
+{
+    match shape {
+        Loop::Single => Box::new(|_, ops| free_list_single::<K>(ops)),
+        Loop::Hold(k) => Box::new(move |_, ops| free_list_hold::<K>(k, ops)),
+    }
+}
+
+/// get → work → `black_box(&mut v)` → put.
+#[inline(never)]
+pub fn free_list_single<K: Kind>(ops: u64)
+where
+    K::T: Work<K>,
+{
+    let f = FreeList::<K>::new();
+    for _ in 0..ops {
+        let mut v = f.get();
+        Work::<K>::work(&mut v);
+        black_box(&mut v);
+        f.put(v);
+    }
+}
+
+/// get `k` (work, `black_box` each), then put all `k`.
+#[inline(never)]
+pub fn free_list_hold<K: Kind>(k: usize, ops: u64)
+where
+    K::T: Work<K>,
+{
+    let f = FreeList::<K>::new();
+    let mut held: Vec<K::T> = Vec::with_capacity(k);
+    let mut left = ops;
+    while left > 0 {
+        let batch = left.min(k as u64);
+        for _ in 0..batch {
+            let mut v = f.get();
+            Work::<K>::work(&mut v);
+            black_box(&mut v);
+            held.push(v);
+        }
+        for v in held.drain(..) {
+            f.put(v);
+        }
+        left -= batch;
     }
 }
 
