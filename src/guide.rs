@@ -38,6 +38,12 @@ pub mod memory {}
 
 #[doc = "[spread]: crate::guide::perf::spread"]
 #[doc = "[tables]: crate::guide::perf::tables"]
+#[doc = "[before]: crate::guide::perf::before"]
+#[doc = "[floors]: crate::guide::perf::floors"]
+#[doc = "[scale-before]: crate::guide::perf::scale_before"]
+#[doc = "[scale-before-chart]: crate::guide::perf::scale_before"]
+#[doc = "[fastpath-before]: crate::guide::perf::fastpath_before"]
+#[doc = "[before-after-aa]: crate::guide::perf::before_after_aa"]
 #[doc = ""]
 #[doc = include_str!("../docs/performance.md")]
 pub mod performance {}
@@ -64,4 +70,38 @@ pub mod perf {
     ///
     #[doc = include_str!("../docs/perf/rss.md")]
     pub mod rss {}
+
+    /// single and hold32 on the core before objects stopped moving: the
+    /// "before" side of the performance guide's before-and-after table.
+    ///
+    #[doc = include_str!("../docs/perf/before.md")]
+    pub mod before {}
+
+    /// The two floors (the free list over `Vec<u8>` and over `Box<Vec<u8>>`)
+    /// side by side in each harness.
+    ///
+    #[doc = include_str!("../docs/perf/floors.md")]
+    pub mod floors {}
+
+    /// The fast-path workloads, every peer and the callgrind counts on the
+    /// core before the shard directory.
+    ///
+    #[doc = include_str!("../docs/perf/fastpath-before.md")]
+    pub mod fastpath_before {}
+
+    /// An A/A run of the side-by-side comparison (both sides the same
+    /// code): how far its ratios stray when nothing changed.
+    ///
+    #[doc = include_str!("../docs/perf/before-after-aa.md")]
+    pub mod before_after_aa {}
+
+    /// A get that misses, a steal, a trim and a `stats` call against the
+    /// number of idle shards K, on the core before the shard directory. The
+    /// table, with the command, commit and machine, is in the repository's
+    /// `docs/perf/scale-before.md` and quoted in the
+    /// [performance guide](crate::guide::performance#scale-idle-shards);
+    /// its chart (`docs/perf/scale-before.svg`):
+    ///
+    #[doc = include_str!("../docs/perf/scale-before.svg")]
+    pub mod scale_before {}
 }
