@@ -32,14 +32,14 @@
 //!  ├─ policy   create() -> T, reset(&mut T) -> bool, weigh(&T) -> usize
 //!  ├─ limits   max idle per thread, optional retained-bytes budget
 //!  ├─ epoch    trim generation (Go's GC-time clearing, without a GC)
-//!  └─ shards   one per thread that used the pool (thread_local::ThreadLocal)
+//!  └─ shards   one per thread using the pool, in the pool's shard directory
 //!       ├─ private stack  owner thread only: the fast path, no atomic RMW
 //!       ├─ shared ring    owner pushes; anyone steals half in one claim
 //!       └─ counters       written by the owner only, summed by stats()
 //! ```
 //!
 //! * **get**: private stack → own shared list (a batch) → steal a batch from
-//!   another thread's shared list, starting where it last succeeded → `create`.
+//!   a shard the directory marks stealable → `create`.
 //! * **return** (guard drop or [`Pool::put`]): reset policy → private stack →
 //!   own shared list if under the cap and budget → drop, counted.
 //! * **trim**: advance the epoch; anything idle through two trims is dropped
@@ -62,6 +62,9 @@
 //!
 //! # Features
 //!
+//! * `pressure` (default): `PressureWatcher` and `PressureConfig`, trimming
+//!   every pool when cgroup v2 memory files (or a check of yours) say memory
+//!   is short. It adds no dependency.
 //! * `bytes`: reset policies for `bytes::BytesMut` (`Recycle` for
 //!   `BytesMut`, and `policy::reclaim_bytes_mut` for buffers whose frames
 //!   leave with `split().freeze()`).
@@ -102,19 +105,15 @@
 //!
 //! What such a model covers, and what it does not:
 //!
-//! * **Modelled**: every atomic and cell of the pool's own protocols: the
-//!   private stacks, the shared lists and their segments, batch steals,
+//! * **Modelled**: every atomic, fence and cell of the pool's own
+//!   protocols: the private stacks, the shared lists and their segments,
+//!   batch steals, the shard directory with its stealable and vacant sets,
 //!   shard ownership and adoption, the trim epoch ([`Pool::trim`],
 //!   [`Pool::clear`], [`Pool::flush_local`], [`flush_local_all`]), and the
-//!   byte budget. Shared-list segments hold 2 entries instead of 32, so that
-//!   small models grow and free them.
-//! * **Stand-in**: the per-thread table of a pool's shards
-//!   (`thread_local::ThreadLocal`) is not loom-aware. Under the cfg a
-//!   stand-in with the same contract replaces it (one entry per loom thread,
-//!   stable references, iteration over all entries), its list behind a loom
-//!   mutex: loom sees each shard's publication to the threads that find it,
-//!   but the mutex also orders lookups and insertions that the real table
-//!   leaves unordered (no protocol of the pool relies on that order).
+//!   byte budget. The pool uses no other crate's concurrent structure, so
+//!   nothing is a stand-in. Under the cfg, shared-list segments and
+//!   directory groups are a few entries long instead of tens, so that small
+//!   models cross their boundaries.
 //! * **Thread exit**: loom does not allow the pool's exit hook in its
 //!   thread-local destructors, so a loom thread that ends keeps its shard,
 //!   and the objects in its private stack stay there until the pool is
@@ -126,7 +125,7 @@
 //!   [`stats_all`] and [`trim_all`] (a std mutex), and the statistics
 //!   counters (std atomics, written by one thread each).
 //! * **Not for use inside a model**: [`BackgroundTrimmer`] and
-//!   [`PressureWatcher`] run on an OS thread that loom does not schedule,
+//!   `PressureWatcher` run on an OS thread that loom does not schedule,
 //!   and `Builder::trim_interval` trims when the clock says so, which differs
 //!   between loom's runs of one model. Trim from a model's thread with
 //!   [`Pool::trim`] instead.
