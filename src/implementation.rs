@@ -95,7 +95,7 @@
 //! ### I11: cost does not grow with idle threads
 //! A get that misses everywhere, and a get that steals, cost about the same
 //! with none or thousands of other threads holding empty shards. What walks
-//! every shard (trim, clear, stats, a pool's teardown) says so.
+//! every shard (stats, a pool's teardown) says so.
 //!
 //! # Objects that never move
 //!
@@ -221,17 +221,19 @@
 //! core misbehave in thread-local destructors (a return there could take,
 //! and leak, a fresh `thread_local` id, and printed a panic).
 //!
-//! What still walks every shard says so in its docs: `trim`, `clear`,
-//! `stats`, `stats_all`, `trim_all` (every shard of every pool), and a
-//! pool's teardown. A thread's exit walks only the pools it used.
+//! Trim and clear walk the stealable set too (a ring with objects is in it
+//! once its owner has published), so they cost what there is to trim. What
+//! still walks every shard says so in its docs: `stats` and `stats_all`
+//! (every shard's counters), and a pool's teardown. A thread's exit walks
+//! only the pools it used.
 //!
 //! # Trimming without a GC
 //!
 //! Every idle object carries the epoch it went idle in. `trim` advances the
 //! epoch and drops everything stamped two or more epochs ago: Go's victim
 //! rule (survive one clearing, not two). `clear` advances it by two, which
-//! makes everything stale at once. Shared rings are reached directly (an
-//! empty one costs two loads); private stacks by their owners. `trim_all`
+//! makes everything stale at once. Shared rings are reached directly (the
+//! ones in the stealable set); private stacks by their owners. `trim_all`
 //! trims every pool in the process (they register, weakly, in a
 //! mutex-protected map that `get` and `put` never touch), and the
 //! `BackgroundTrimmer` runs the trims of pools with a `trim_interval` that

@@ -277,9 +277,9 @@ impl<T: Send + 'static> Pool<T> {
     /// touched the pool since. Each thread's shared list keeps at most one
     /// empty storage segment (a few hundred bytes) once drained.
     ///
-    /// Cost: it visits every shard (one per thread that has used the pool
-    /// and not exited, or exited and not been replaced), a few loads for an
-    /// empty one.
+    /// Cost: the calling thread's private stack, and the shared lists that
+    /// hold objects (the stealable set, read a word per 4,096 shards), not
+    /// every shard.
     pub fn trim(&self) -> u64 {
         self.inner.trim()
     }
@@ -289,7 +289,7 @@ impl<T: Send + 'static> Pool<T> {
     /// every other live thread's private stack drop what it holds at its next
     /// touch of the pool. Returns the number dropped by this call (counted in
     /// [`Stats::dropped_by_trim`]). Use it on a configuration reload, or
-    /// before a known quiet period. Visits every shard, as `trim` does.
+    /// before a known quiet period. Costs what `trim` does.
     pub fn clear(&self) -> u64 {
         self.inner.clear()
     }

@@ -83,6 +83,9 @@ struct Row {
     k: usize,
     shards: u64,
     miss: f64,
+    /// A `pooling(false)` get at this K, interleaved with the miss: what the
+    /// allocator alone costs with this many threads alive.
+    pass: f64,
     steal: f64,
     /// Steal operations (each takes a batch) per 1000 gets in the steal runs.
     steals_per_1000: f64,
@@ -122,6 +125,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // One thread that never uses the pool stays alive throughout, so every
+    // row, K = 0 included, runs with the allocator in its multi-thread mode
+    // (glibc's malloc takes a faster path while a process has one thread; a
+    // K = 0 measured single-threaded would count that switch as the cost of
+    // the first idle shard).
+    let (bystander_done, bystander_wait) = std::sync::mpsc::channel::<()>();
+    let bystander = std::thread::spawn(move || {
+        let _ = bystander_wait.recv();
+    });
     let pool = scale::pool();
     let pass = scale::pass_through();
     // The calling thread's own shard, and the allocator's caches, warmed up.
@@ -147,21 +159,20 @@ fn main() -> ExitCode {
         // the filler threads of earlier rows (a new thread may take one over).
         let shards = pool.stats().shards;
         eprint!("\r\x1b[2Kscale: K = {k}: miss, trim, stats");
-        let miss = if k == 0 {
-            // Interleaved, so the three see the same machine.
-            let (mut m, mut p, mut a) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
-            for _ in 0..o.runs {
-                m = m.min(scale::fastest(1, o.span, || scale::miss_once(&pool)));
-                p = p.min(scale::fastest(1, o.span, || scale::miss_once(&pass)));
-                a = a.min(scale::fastest(1, o.span, || {
+        // Interleaved, so they see the same machine.
+        let (mut miss, mut pass_get, mut alloc) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        for _ in 0..o.runs {
+            miss = miss.min(scale::fastest(1, o.span, || scale::miss_once(&pool)));
+            pass_get = pass_get.min(scale::fastest(1, o.span, || scale::miss_once(&pass)));
+            if k == 0 {
+                alloc = alloc.min(scale::fastest(1, o.span, || {
                     drop(black_box(scale::create()))
                 }));
             }
-            creates = Some((m, p, a));
-            m
-        } else {
-            scale::fastest(o.runs, o.span, || scale::miss_once(&pool))
-        };
+        }
+        if k == 0 {
+            creates = Some((miss, pass_get, alloc));
+        }
         let trim = scale::fastest(o.runs, o.span, || {
             black_box(pool.trim());
         });
@@ -178,6 +189,7 @@ fn main() -> ExitCode {
             k,
             shards,
             miss,
+            pass: pass_get,
             steal,
             steals_per_1000: steals as f64 * 1000.0 / (o.runs * scale::STEAL_BATCH) as f64,
             trim,
@@ -186,6 +198,8 @@ fn main() -> ExitCode {
     }
     eprint!("\r\x1b[2Kscale: joining the idle threads");
     drop(idle);
+    drop(bystander_done);
+    bystander.join().expect("the bystander thread");
     eprintln!("\r\x1b[2Kscale: done");
     print(&o, &rows, creates);
     let series = series(&rows);
@@ -368,7 +382,11 @@ fn print(o: &Options, rows: &[Row], creates: Option<(f64, f64, f64)>) {
          filler thread got {n}, dropped them and called `flush_local`, then {n} detached gets, time per \
          get; trim = `pool.trim()`; stats = `pool.stats()`. `shards` (the pool's count before the steal \
          runs, the calling thread's included) and `steals / 1000 gets` (steal operations, each taking a \
-         batch) are from `pool.stats()`.\n",
+         batch) are from `pool.stats()`. `pass-through ns`: a `pooling(false)` pool's get at the same K, \
+         interleaved with the miss: the allocator's share, so `miss ÷ pass` is the pool's. One thread that \
+         never uses the pool is alive in every row, K = 0 included: glibc's malloc takes a faster path \
+         while a process has a single thread, which would otherwise show as the cost of the first idle \
+         shard.\n",
         max = scale::MAX_IDLE,
         stack = scale::idle_stack_kib(),
         runs = o.runs,
@@ -376,17 +394,19 @@ fn print(o: &Options, rows: &[Row], creates: Option<(f64, f64, f64)>) {
         n = scale::STEAL_BATCH,
     );
     println!(
-        "| idle shards K | shards | miss ns | × K={} | steal ns | × K={} | steals / 1000 gets | trim µs | stats µs |",
+        "| idle shards K | shards | miss ns | × K={} | pass-through ns | miss ÷ pass | steal ns | × K={} | steals / 1000 gets | trim µs | stats µs |",
         miss_base.k, steal_base.k
     );
-    println!("|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+    println!("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
     for r in rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {:.0} | {} | {} |",
             group(r.k as u64),
             group(r.shards),
             num(r.miss),
             num(r.miss / miss_base.miss),
+            num(r.pass),
+            num(r.miss / r.pass),
             num(r.steal),
             num(r.steal / steal_base.steal),
             r.steals_per_1000,

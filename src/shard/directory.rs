@@ -17,8 +17,8 @@
 //! one before it allocates another). A get that misses reads one leader
 //! word per 4,096 shards and stops when it is zero, so a miss, and a steal,
 //! cost the same with 4 shards or 4,096 (I11, cost does not grow with idle
-//! threads); walking every shard is left to what must reach them all
-//! (trim, clear, stats, teardown).
+//! threads). Trim and clear walk the stealable set too; walking every shard
+//! is left to what must reach them all (stats, teardown).
 //!
 //! A set may be stale, never wrong in a way that hides a member for good:
 //! - adding sets the shard's bit, and the group's bit in its leader if the
@@ -196,8 +196,8 @@ impl<T> Directory<T> {
         (!shard.is_null()).then(|| unsafe { &*shard })
     }
 
-    /// Every published shard, in index order: O(shards). For trim, clear,
-    /// stats and teardown, which must reach them all.
+    /// Every published shard, in index order: O(shards). For `stats` and
+    /// teardown, which must reach them all.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Shard<T>> {
         (0..self.len()).filter_map(|index| self.get(index))
     }

@@ -24,6 +24,7 @@ pub(crate) mod pressure;
 pub(crate) mod registry;
 
 use crate::pool::Inner;
+use crate::shard::directory::Set;
 use crate::shard::ring::Entry;
 use crate::shard::{Owner, SharedClaim, is_stale};
 use crate::sync::Ordering;
@@ -51,7 +52,11 @@ impl<T: Send + 'static> Inner<T> {
     }
 
     /// Applies the victim rule for `epoch` to the caller's private stack and
-    /// to every shared list: O(shards), a few loads for an empty list.
+    /// to every shared list that holds anything: the members of the
+    /// stealable set, so its cost follows the lists with objects, not the
+    /// shards (a ring that holds objects is in the set once the thread that
+    /// filled it has published; one filled during the sweep may wait for
+    /// the next trim, as it would behind a claim).
     fn sweep(&self, epoch: u64) -> u64 {
         let mut drops = Dropper::default();
         let mut dropped = 0;
@@ -59,17 +64,20 @@ impl<T: Send + 'static> Inner<T> {
             dropped += self.catch_up(&owner, &mut drops);
         }
         let mut stale = Vec::new();
-        for shard in self.shards.iter() {
-            if shard.ring.len() == 0 {
-                continue;
-            }
+        self.shards.find(Set::Stealable, 0, |index| {
+            let Some(shard) = self.shards.get(index) else {
+                return false;
+            };
             let mut claim = SharedClaim::wait(shard, &self.shards);
             claim
                 .claim
                 .extract_if(|entry| is_stale(entry.stamp, epoch), &mut stale);
             drop(claim);
+            // User code (`T::drop`), outside the claim; it may add members
+            // to the set as the walk goes on, which is fine.
             dropped += self.discard(&mut stale, &mut drops);
-        }
+            false
+        });
         drops.finish();
         dropped
     }

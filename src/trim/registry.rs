@@ -54,8 +54,8 @@ pub(crate) fn live_pools() -> Vec<Arc<dyn Registered>> {
 /// This is the stand-in for Go clearing every `sync.Pool` at each garbage
 /// collection: call it from a timer, on memory pressure, or after a burst.
 /// What one trim reaches is described at [`Pool::trim`](crate::Pool::trim).
-/// It never blocks `get` or `put` on any pool. Cost: every shard of every
-/// pool (see `Pool::trim`).
+/// It never blocks `get` or `put` on any pool. Cost: one `Pool::trim` per
+/// pool (the shared lists that hold objects, not every shard).
 ///
 /// If a `T::drop` panics in one pool's trim, every other pool is still
 /// trimmed; the first panic is re-raised at the end.
