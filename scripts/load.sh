@@ -14,7 +14,9 @@
 #                      and pool/fresh ratios paired run by run
 #   WRK_THREADS=2      wrk threads (1 with PIN=1)
 #   SERVER_THREADS=    server worker threads (default: one per core; 1 with PIN=1)
-#   WORKLOAD=mixed     mixed: GET /, GET /echo-headers, POST /sum in turn; root: GET / only
+#   WORKLOAD=mixed     mixed: GET /, GET /echo-headers, POST /sum in turn; root: GET / only;
+#                      gzip: POST /gzip with a 3.5 KB JSON body (the encoder state
+#                      is pooled or made per request)
 #   ALLOCATORS="system mimalloc"   MODES="fresh pool"
 #   PIN=0              1: pin the server to CPU 0 and wrk to CPU 1 (taskset), with
 #                      one thread each unless SERVER_THREADS/WRK_THREADS say
@@ -24,7 +26,7 @@
 #   INSTRUCTIONS=0     1: also count user-space instructions per request under
 #                      callgrind (needs valgrind, installed if missing, and
 #                      python3): one worker thread, one sequential keep-alive
-#                      client, the same mixed requests. Unlike wrk's numbers,
+#                      client, the same requests as WORKLOAD. Unlike wrk's numbers,
 #                      these do not move with the machine's load.
 #
 # DURATION should exceed ~3 s: the steady-state window opens 1 s after the
@@ -112,10 +114,31 @@ request = function()
   return requests[i]
 end
 EOF
+# A JSON array of user records, 3.5 KB: a typical API response to compress.
+cat >"$tmp/gzip.lua" <<'EOF'
+init = function(args)
+  local records = {}
+  local i, len = 0, 2
+  while len < 3500 do
+    local r = string.format(
+      '{"id":%d,"name":"user-%d","email":"user%d@example.com","active":%s,"score":%d}',
+      i, i, i, tostring(i % 3 ~= 0), i * 37 % 1000)
+    records[#records + 1] = r
+    len = len + #r + 1
+    i = i + 1
+  end
+  local body = "[" .. table.concat(records, ",") .. "]"
+  req = wrk.format("POST", "/gzip", { ["Content-Type"] = "application/json" }, body)
+end
+request = function()
+  return req
+end
+EOF
 case $WORKLOAD in
   mixed) script=(-s "$tmp/mixed.lua") ;;
   root) script=() ;;
-  *) echo "WORKLOAD must be mixed or root" >&2; exit 2 ;;
+  gzip) script=(-s "$tmp/gzip.lua") ;;
+  *) echo "WORKLOAD must be mixed, root or gzip" >&2; exit 2 ;;
 esac
 
 # to_ms VALUE_WITH_UNIT -> milliseconds (wrk prints us, ms or s)
@@ -184,12 +207,15 @@ run() {
     cat "$wrk_out" >&2
     exit 1
   fi
-  local rss ticks
+  local rss ticks minflt
   rss=$(awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status")
-  # utime + stime (fields 14 and 15; the command name has no spaces).
+  # utime + stime (fields 14 and 15; the command name has no spaces), and
+  # minor page faults (field 10): memory the kernel had to map in, which is
+  # what an allocator that hands pages back and takes them again costs.
   ticks=$(awk '{ print $14 + $15 }' "/proc/$pid/stat")
+  minflt=$(awk '{ print $10 }' "/proc/$pid/stat")
   stop "$pid"
-  local rps p50 p99 steady whole served cpu bad
+  local rps p50 p99 steady whole served cpu faults bad
   rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$wrk_out")
   p50=$(to_ms "$(awk '$1 == "50%" { print $2 }' "$wrk_out")")
   p99=$(to_ms "$(awk '$1 == "99%" { print $2 }' "$wrk_out")")
@@ -198,6 +224,8 @@ run() {
   served=$(sed -n 's/^summary:.* requests=\([0-9]*\) .*/\1/p' "$out")
   cpu=$(awk -v t="$ticks" -v hz="$clk_tck" -v n="${served:-0}" \
     'BEGIN { if (n > 0) printf "%.2f", t / hz * 1e6 / n; else print "nan" }')
+  faults=$(awk -v f="$minflt" -v n="${served:-0}" \
+    'BEGIN { if (n > 0) printf "%.2f", f / n; else print "nan" }')
   bad=$(awk '/Non-2xx|Socket errors/' "$wrk_out")
   [[ -n $bad ]] && echo "warning ($allocator $mode): $bad" >&2
   if [[ -z $steady ]]; then
@@ -205,10 +233,10 @@ run() {
     cat "$out" >&2
     exit 1
   fi
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$allocator" "$mode" "$rps" "$p50" "$p99" \
-    "$rss" "$steady" "$whole" "$cpu" >>"$tmp/results.tsv"
-  printf '  %-8s %-5s %9s req/s  p50 %7s ms  p99 %8s ms  RSS %6s MiB  allocs/req %s (steady) %s (whole run)  CPU %s us/req\n' \
-    "$allocator" "$mode" "$rps" "$p50" "$p99" "$rss" "$steady" "$whole" "$cpu" >&2
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$allocator" "$mode" "$rps" "$p50" "$p99" \
+    "$rss" "$steady" "$whole" "$cpu" "$faults" >>"$tmp/results.tsv"
+  printf '  %-8s %-5s %9s req/s  p50 %7s ms  p99 %8s ms  RSS %6s MiB  allocs/req %s (steady) %s (whole run)  CPU %s us/req  page faults %s/req\n' \
+    "$allocator" "$mode" "$rps" "$p50" "$p99" "$rss" "$steady" "$whole" "$cpu" "$faults" >&2
 }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -241,26 +269,27 @@ awk -F'\t' '
   }
   BEGIN {
     fmts[3] = "%.0f"; fmts[4] = "%.2f"; fmts[5] = "%.1f"; fmts[6] = "%.1f"
-    fmts[7] = "%.3f"; fmts[8] = "%.3f"; fmts[9] = "%.1f"
-    row = "%-9s %-5s  %-24s %-19s %-20s %-19s %-17s %-11s %s\n"
-    printf row, "allocator", "mode", "req/s", "p50 ms", "p99 ms", "server CPU", "peak RSS MiB", "allocs/req", "allocs/req"
-    printf row, "", "", "", "", "", "us/req", "", "steady", "whole run"
+    fmts[7] = "%.3f"; fmts[8] = "%.3f"; fmts[9] = "%.1f"; fmts[10] = "%.2f"
+    row = "%-9s %-5s  %-24s %-19s %-20s %-19s %-19s %-17s %-11s %s\n"
+    printf row, "allocator", "mode", "req/s", "p50 ms", "p99 ms", "server CPU", "page faults", "peak RSS MiB", "allocs/req", "allocs/req"
+    printf row, "", "", "", "", "", "us/req", "per req", "", "steady", "whole run"
   }
   {
     key = $1 SUBSEP $2
     if (!(key in count)) order[++keys] = key
     n = ++count[key]
-    for (c = 3; c <= 9; c++) val[key, c, n] = $c
+    for (c = 3; c <= 10; c++) val[key, c, n] = $c
   }
   END {
     for (i = 1; i <= keys; i++) {
       split(order[i], k, SUBSEP)
       printf row, k[1], k[2], cell(order[i], 3), cell(order[i], 4), cell(order[i], 5),
-        cell(order[i], 9), cell(order[i], 6), cell(order[i], 7), cell(order[i], 8)
+        cell(order[i], 9), cell(order[i], 10), cell(order[i], 6), cell(order[i], 7), cell(order[i], 8)
     }
     print "cells: median (min-max) over the runs. server CPU: user+system time of the server process"
-    print "per request served. allocs/req: allocations on the server runtime threads per request;"
-    print "steady = keep-alive requests after warm-up, with no connection opening or closing"
+    print "per request served; page faults: its minor faults per request served. allocs/req:"
+    print "allocations on the server runtime threads per request; steady = keep-alive requests"
+    print "after warm-up, with no connection opening or closing"
   }' "$tmp/results.tsv"
 
 # Paired: the k-th pool run of an allocator against its k-th fresh run (same
@@ -303,20 +332,34 @@ fi
 [[ $INSTRUCTIONS == 1 ]] || exit 0
 
 cat >"$tmp/client.py" <<'EOF'
-# client.py PORT N: N requests (the mixed workload, in turn) on one keep-alive
-# connection, each sent after the previous response arrived.
+# client.py PORT N WORKLOAD: N requests (the mixed workload in turn, GET /,
+# or POST /gzip with gzip.lua's body) on one keep-alive connection, each sent
+# after the previous response arrived.
 import socket, sys
-port, n = int(sys.argv[1]), int(sys.argv[2])
+port, n, workload = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
 body = b"1 2 3 4 5 6 7 8 9 10\n-11,12,-13,14"
 requests = [
     b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
     b"GET /echo-headers HTTP/1.1\r\nHost: x\r\nUser-Agent: t\r\nAccept: */*\r\n\r\n",
     b"POST /sum HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body),
 ]
+if workload == "root":
+    requests = requests[:1]
+elif workload == "gzip":
+    records, i, size = [], 0, 2
+    while size < 3500:
+        r = ('{"id":%d,"name":"user-%d","email":"user%d@example.com","active":%s,"score":%d}'
+             % (i, i, i, "true" if i % 3 else "false", i * 37 % 1000))
+        records.append(r)
+        size += len(r) + 1
+        i += 1
+    body = ("[" + ",".join(records) + "]").encode()
+    requests = [b"POST /gzip HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Content-Length: %d\r\n\r\n%s" % (len(body), body)]
 s = socket.create_connection(("127.0.0.1", port), timeout=60)
 buf = b""
 for i in range(n):
-    s.sendall(requests[i % 3])
+    s.sendall(requests[i % len(requests)])
     while b"\r\n\r\n" not in buf:
         chunk = s.recv(65536)
         if not chunk:
@@ -346,7 +389,7 @@ instructions() {
     "$bin" --port 0 --threads 1 --alloc "$2" --duration 600 >>"$out" 2>"$log" &
   pid=$!
   port=$(await_port "$pid" "$out" 120) || exit 1
-  timeout 600 python3 "$tmp/client.py" "$port" "$3"
+  timeout 600 python3 "$tmp/client.py" "$port" "$3" "$WORKLOAD"
   stop "$pid" 60
   ir=$(sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$log")
   if [[ -z $ir ]]; then

@@ -140,10 +140,13 @@ MUTANTS = [
      ["vacant_shard_adopted_while_its_owner_exits"]),
     ("adoption without the CAS", SHARD,
      [("""        self.owner
-            .compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(NO_OWNER, token, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()""", """        self.owner.store(token, Ordering::Relaxed);
         true""")],
      ["newcomers_adopt_vacant_shards"]),
+    ("a vacant shard's owner reads as a new thread's token", SHARD,
+     [("pub(crate) const NO_OWNER: u64 = u64::MAX;", "pub(crate) const NO_OWNER: u64 = 0;")],
+     ["fresh_thread_returns_a_guard_while_another_adopts_its_home"]),
     ("exit hook keeps the shard cache", EXIT,
      [("    crate::shard::cache::clear();\n", "")],
      ["vacant_shard_adopted_while_its_owner_exits"]),

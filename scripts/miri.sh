@@ -48,4 +48,9 @@ MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-tree-borrows" \
   timed "miri tree borrows" cargo +nightly miri test --no-fail-fast --lib "${tree_tests[@]}"
 MIRIFLAGS="-Zmiri-strict-provenance -Zmiri-tree-borrows" \
   timed "miri tree borrows (smoke)" cargo +nightly miri test --no-fail-fast "${tree_smoke[@]}"
+# The `bytes` feature's `into_bytes` (tests/it/bytes.rs), under both models.
+for flags in "" " -Zmiri-tree-borrows"; do
+  MIRIFLAGS="-Zmiri-strict-provenance$flags" timed "miri bytes feature" \
+    cargo +nightly miri test --no-fail-fast --features bytes --test it -- bytes::
+done
 exit "$status"

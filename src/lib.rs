@@ -132,12 +132,15 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 
 mod budget;
 mod buffer;
 mod builder;
+#[cfg(feature = "bytes")]
+mod bytes;
 mod config;
 mod guard;
 #[cfg(feature = "metrics")]

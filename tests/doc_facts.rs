@@ -53,7 +53,8 @@ fn number_at(text: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
-/// The number ending just before `text.len()`.
+/// The whole number ending just before `text.len()` (`None` for the
+/// fraction of a decimal, as the `250` of `3.250`).
 fn number_before(text: &str) -> Option<u64> {
     let start = text
         .char_indices()
@@ -61,6 +62,9 @@ fn number_before(text: &str) -> Option<u64> {
         .take_while(|(_, c)| c.is_ascii_digit() || *c == ',')
         .last()
         .map(|(i, _)| i)?;
+    if text[..start].ends_with('.') {
+        return None;
+    }
     number_at(&text[start..])
 }
 

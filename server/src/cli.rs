@@ -11,11 +11,12 @@ use std::time::Duration;
 const USAGE: &str = "\
 usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads N]
                    [--warmup SECS] [--idle-timeout SECS] [--trim-every SECS]
-                   [--flush-on-park 1|0]
+                   [--flush-on-park 1|0] [--release-to-os 1|0]
 
-  --alloc         where read buffers, request objects and response buffers come
-                  from: `pool` (shardpool, default) or `fresh` (the same pools
-                  with pooling off: created per use, dropped after it)
+  --alloc         where read buffers, request objects, response and body buffers
+                  and gzip encoders come from: `pool` (shardpool, default) or
+                  `fresh` (the same pools with pooling off: created per use,
+                  dropped after it)
   --port          TCP port on 127.0.0.1 (default 8080; 0 picks a free one)
   --duration      stop after SECS seconds (default: run until Ctrl-C or SIGTERM)
   --threads       tokio worker threads (default: one per core)
@@ -25,10 +26,13 @@ usage: http_server [--alloc fresh|pool] [--port N] [--duration SECS] [--threads 
                   through two trims are freed
   --flush-on-park a worker going idle hands its pooled objects to where other
                   workers and trims reach them (default 1; 0 = off)
+  --release-to-os after each trim, glibc's malloc_trim(0) hands freed memory
+                  back to the OS (default 0 = off; does nothing on mimalloc)
 
 Routes: GET / (greeting), GET /echo-headers (request headers as text),
 POST /sum (body of integers separated by spaces, commas or newlines),
-GET /metrics (every pool's stats, Prometheus text format).
+POST /gzip (the body, gzip-compressed), GET /metrics (every pool's stats,
+Prometheus text format).
 On exit prints requests served, allocations per request, and pool stats.";
 
 struct Args {
@@ -63,13 +67,8 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
             "--warmup" => config.warmup = secs()?,
             "--idle-timeout" => config.idle_timeout = secs()?,
             "--trim-every" => config.trim_every = Some(secs()?).filter(|d| !d.is_zero()),
-            "--flush-on-park" => {
-                config.flush_on_park = match value.as_str() {
-                    "1" => true,
-                    "0" => false,
-                    _ => return Err(format!("--flush-on-park: 1 or 0, not {value:?}")),
-                }
-            }
+            "--flush-on-park" => config.flush_on_park = switch(&flag, &value)?,
+            "--release-to-os" => config.release_to_os = switch(&flag, &value)?,
             "--threads" => {
                 let n: usize = value
                     .parse()
@@ -81,6 +80,15 @@ fn parse(mut args: impl Iterator<Item = String>) -> Result<Option<Args>, String>
     }
     config.addr = SocketAddr::from(([127, 0, 0, 1], port));
     Ok(Some(Args { config, duration }))
+}
+
+/// A `1|0` flag's value.
+fn switch(flag: &str, value: &str) -> Result<bool, String> {
+    match value {
+        "1" => Ok(true),
+        "0" => Ok(false),
+        _ => Err(format!("{flag}: 1 or 0, not {value:?}")),
+    }
 }
 
 /// Runs the server from the command line.

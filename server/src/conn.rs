@@ -11,6 +11,7 @@ use crate::request::{MAX_HEADERS, Request};
 use crate::response::{CONTINUE, Response, Status};
 use crate::routes;
 use crate::server::{READ_BUF_CAPACITY, ReadBuf, RequestLease, Shared, read_limit};
+use bytes::Buf;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
@@ -110,7 +111,7 @@ impl<'a> Conn<'a, '_> {
             }
             let stopping = self.stop.has_changed().unwrap_or(true);
             let persistent = keep_alive(&req);
-            let mut response = routes::route(&req);
+            let mut response = routes::route(&req, self.shared);
             response.close = !persistent || stopping;
             response.keep_alive = persistent && req.version() == 0;
             if let Err(end) = self.respond(&response).await {
@@ -248,7 +249,8 @@ impl<'a> Conn<'a, '_> {
         }
     }
 
-    /// Writes a response from an output buffer.
+    /// Writes a response: the head (and a small body) from an output
+    /// buffer, a built body straight from its `Bytes`, in one vectored write.
     async fn respond(&mut self, response: &Response<'_>) -> Result<(), End> {
         let mut out = self.shared.out_buf();
         response.write_to(&mut out);
@@ -261,7 +263,10 @@ impl<'a> Conn<'a, '_> {
         }
         // Before the request's deadline: `request_timeout` covers reading a
         // request and writing its response.
-        self.write(&out).await
+        match response.trailing_body() {
+            None => self.write(&out).await,
+            Some(body) => self.write_buf(Buf::chain(&out[..], &body[..])).await,
+        }
     }
 
     /// Writes all of `bytes` before the current deadline.
@@ -269,6 +274,16 @@ impl<'a> Conn<'a, '_> {
         tokio::select! {
             biased;
             written = self.stream.write_all(bytes) => written.map_err(|_| End::Gone),
+            _ = self.timer.as_mut() => Err(End::Gone),
+        }
+    }
+
+    /// Writes all of `buf` before the current deadline, in vectored writes
+    /// (one `writev` for a head and body that fit the socket's buffer).
+    async fn write_buf(&mut self, mut buf: impl Buf + Unpin) -> Result<(), End> {
+        tokio::select! {
+            biased;
+            written = self.stream.write_all_buf(&mut buf) => written.map_err(|_| End::Gone),
             _ = self.timer.as_mut() => Err(End::Gone),
         }
     }

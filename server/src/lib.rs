@@ -10,6 +10,7 @@
 pub mod alloc_counter;
 pub mod cli;
 pub mod conn;
+pub mod gzip;
 pub mod metrics;
 pub mod request;
 pub mod response;

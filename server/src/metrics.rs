@@ -130,16 +130,23 @@ const METRICS: &[Metric] = &[
 
 /// The exposition of `all` (from `shardpool::stats_all()`).
 pub fn prometheus_text(all: Vec<PoolStats>) -> String {
-    let pools = labelled(all);
     let mut out = String::new();
+    write_prometheus(all, &mut out);
+    out
+}
+
+/// Appends the exposition of `all` to `out`: a `String`, or a pooled buffer
+/// through [`Utf8`].
+pub fn write_prometheus(all: Vec<PoolStats>, out: &mut impl Write) {
+    let pools = labelled(all);
     for metric in METRICS {
-        // Writing to a String cannot fail.
+        // Writing to a String or a `Utf8` buffer cannot fail.
         let _ = writeln!(out, "# HELP {} {}", metric.name, metric.help);
         let _ = writeln!(out, "# TYPE {} {}", metric.name, metric.kind);
         for (pool, stats) in &pools {
             for (reason, value) in (metric.values)(stats) {
                 let _ = write!(out, "{}{{pool=\"", metric.name);
-                escape_label(pool, &mut out);
+                escape_label(pool, out);
                 if let Some(reason) = reason {
                     let _ = write!(out, "\",reason=\"{reason}");
                 }
@@ -147,7 +154,16 @@ pub fn prometheus_text(all: Vec<PoolStats>) -> String {
             }
         }
     }
-    out
+}
+
+/// `fmt::Write` for a byte buffer (text written to it stays UTF-8).
+pub struct Utf8<'a>(pub &'a mut Vec<u8>);
+
+impl Write for Utf8<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
 }
 
 /// Each pool's label and statistics, same-name pools added up, in
@@ -169,14 +185,14 @@ fn labelled(all: Vec<PoolStats>) -> Vec<(String, Stats)> {
 }
 
 /// A label value with `\`, `"` and newlines escaped, as the format says.
-fn escape_label(value: &str, out: &mut String) {
+fn escape_label(value: &str, out: &mut impl Write) {
     for c in value.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '"' => out.push_str("\\\""),
-            '\n' => out.push_str("\\n"),
-            c => out.push(c),
-        }
+        let _ = match c {
+            '\\' => out.write_str("\\\\"),
+            '"' => out.write_str("\\\""),
+            '\n' => out.write_str("\\n"),
+            c => out.write_char(c),
+        };
     }
 }
 

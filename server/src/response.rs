@@ -1,7 +1,8 @@
 //! Writing responses into an output buffer, without allocating beyond the
-//! buffer's own growth.
+//! buffer's own growth; a body built apart (`Body::Bytes`) is sent after it.
 
 use crate::request::Request;
+use bytes::Bytes;
 use std::cell::Cell;
 use std::io::Write;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -73,8 +74,11 @@ pub enum Body<'r> {
     Headers(&'r Request),
     /// A number in decimal, and a newline.
     Number(i128),
-    /// Text made for this response (`GET /metrics`).
-    Owned(String),
+    /// A body built for this response in a pooled buffer and handed on
+    /// without a copy (`POST /gzip`, `GET /metrics`). Not copied into the
+    /// output buffer: the connection writes it after the head, in the same
+    /// vectored write. The buffer returns to its pool when this drops.
+    Bytes(Bytes),
 }
 
 impl Body<'_> {
@@ -83,14 +87,15 @@ impl Body<'_> {
             Body::Text(s) => s.len(),
             Body::Headers(req) => req.headers().map(|(n, v)| n.len() + 2 + v.len() + 1).sum(),
             Body::Number(n) => decimal_len(*n) + 1,
-            Body::Owned(s) => s.len(),
+            Body::Bytes(b) => b.len(),
         }
     }
 
     fn write_to(&self, out: &mut Vec<u8>) {
         match self {
             Body::Text(s) => out.extend_from_slice(s.as_bytes()),
-            Body::Owned(s) => out.extend_from_slice(s.as_bytes()),
+            // Sent after the buffer: see `Response::trailing_body`.
+            Body::Bytes(_) => {}
             Body::Headers(req) => {
                 for (name, value) in req.headers() {
                     out.extend_from_slice(name);
@@ -129,7 +134,11 @@ pub struct Response<'r> {
     pub head_only: bool,
     /// For 405: the methods the resource allows.
     pub allow: Option<&'static str>,
+    pub content_type: &'static str,
 }
+
+/// The `Content-Type` of every response but `POST /gzip`'s.
+pub const TEXT: &str = "text/plain; charset=utf-8";
 
 impl<'r> Response<'r> {
     pub fn new(status: Status, body: Body<'r>) -> Self {
@@ -140,6 +149,7 @@ impl<'r> Response<'r> {
             keep_alive: false,
             head_only: false,
             allow: None,
+            content_type: TEXT,
         }
     }
 
@@ -152,7 +162,8 @@ impl<'r> Response<'r> {
         }
     }
 
-    /// Appends the whole response, head and body, to `out`.
+    /// Appends the head and, unless it is a [`Body::Bytes`] (see
+    /// [`trailing_body`](Response::trailing_body)), the body to `out`.
     pub fn write_to(&self, out: &mut Vec<u8>) {
         let len = self.body.len();
         // Writing to a Vec cannot fail.
@@ -165,7 +176,8 @@ impl<'r> Response<'r> {
         write_date(out);
         let _ = write!(
             out,
-            "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {len}\r\n"
+            "\r\nContent-Type: {}\r\nContent-Length: {len}\r\n",
+            self.content_type
         );
         if let Some(allow) = self.allow {
             out.extend_from_slice(b"Allow: ");
@@ -180,6 +192,15 @@ impl<'r> Response<'r> {
         out.extend_from_slice(b"\r\n");
         if !self.head_only {
             self.body.write_to(out);
+        }
+    }
+
+    /// The body to send after what [`write_to`](Response::write_to) wrote:
+    /// a [`Body::Bytes`], unless this answers `HEAD`.
+    pub fn trailing_body(&self) -> Option<&Bytes> {
+        match &self.body {
+            Body::Bytes(bytes) if !self.head_only => Some(bytes),
+            _ => None,
         }
     }
 }

@@ -1,16 +1,26 @@
-//! An HTTP/1.1 server on tokio whose three per-request objects — the
-//! connection's read buffer, the parsed request, the response buffer — come
-//! from `shardpool` pools that either reuse them or, with pooling switched
-//! off (`Builder::pooling(false)`), create each one fresh and drop it after
-//! use ([`Alloc`]); every line of code is shared between the two modes, and
-//! both count what they did (`GET /metrics`).
+//! An HTTP/1.1 server on tokio whose per-request objects — the connection's
+//! read buffer, the parsed request, the response buffer, a built body, the
+//! gzip route's deflate state — come from `shardpool` pools that either
+//! reuse them or, with pooling switched off (`Builder::pooling(false)`),
+//! create each one fresh and drop it after use ([`Alloc`]); every line of
+//! code is shared between the two modes, and both count what they did
+//! (`GET /metrics`).
 //!
 //! ```text
 //! accept ──► read buffer: OwnedPooled<Vec<u8>>                   one per connection,
 //!            │                                                   moved into its task
 //!            └─ per request: Request  (Pooled<'_, Request>)       parsed head + body
-//!                            out buf  (Pooled<'_, Vec<u8>>)       the serialized response
+//!                            out buf  (Pooled<'_, Vec<u8>>)       the response head (and
+//!                                                                 a small body)
+//!                            body     (OwnedPooledBuf -> Bytes)   a body built for the
+//!                                                                 response: /gzip, /metrics
+//!                            encoder  (Pooled<'_, Compress>)      deflate state, /gzip
 //! ```
+//!
+//! A built body goes to the connection as `bytes::Bytes` made from the pooled
+//! buffer without a copy (`OwnedPooledBuf::into_bytes`), the type hyper and
+//! axum take bodies in; the connection writes head and body in one vectored
+//! write, and the buffer returns to its pool when the `Bytes` drops.
 //!
 //! Robustness: heads are capped at `max_head` bytes (431), bodies at
 //! `max_body` (413), a connection's buffered bytes never exceed its read
@@ -26,7 +36,8 @@
 use crate::alloc_counter;
 use crate::conn::connection;
 use crate::request::Request;
-use shardpool::{OwnedPooled, Pool, Pooled, Stats};
+use flate2::Compress;
+use shardpool::{BufferPool, OwnedPooled, OwnedPooledBuf, Pool, Pooled, Stats};
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -48,8 +59,15 @@ pub const OUT_BUF_CAPACITY: usize = 1024;
 pub const REQUEST_KEEP_BYTES: usize = 16 * 1024;
 /// Response buffers that grew past this are dropped on return.
 pub const OUT_KEEP_BYTES: usize = 16 * 1024;
+/// Largest size class of the body buffers: a gzip of the largest request
+/// body fits. Larger bodies are allocated exactly and never kept.
+pub const BODY_MAX_CLASS: usize = 128 * 1024;
+/// Idle deflate encoders kept per thread. An encoder is held only while a
+/// body compresses, which never awaits, so a worker thread has at most one
+/// out at a time.
+pub const GZIP_IDLE_PER_THREAD: usize = 2;
 
-/// Where the three per-request objects come from.
+/// Where the per-request objects come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Alloc {
     /// Made with the pool's own constructor at every `get`, dropped at
@@ -84,7 +102,8 @@ impl fmt::Display for Alloc {
 pub struct Config {
     pub alloc: Alloc,
     /// Prefix of the pools' names (`<name>/read`, `<name>/request`,
-    /// `<name>/out`), as `GET /metrics` and `shardpool::stats_all` show them.
+    /// `<name>/out`, `<name>/body/<class size>`, `<name>/gzip`), as
+    /// `GET /metrics` and `shardpool::stats_all` show them.
     pub name: String,
     pub addr: SocketAddr,
     /// Runtime worker threads; `None` is tokio's default (one per core).
@@ -118,6 +137,10 @@ pub struct Config {
     /// through two trims is dropped, so memory held after a burst of
     /// connections goes back to the allocator within two periods.
     pub trim_every: Option<Duration>,
+    /// After each periodic trim, ask glibc's malloc to hand free memory back
+    /// to the operating system (`shardpool::release_to_os`, `malloc_trim(0)`;
+    /// nothing on other allocators). Off by default, as in the crate.
+    pub release_to_os: bool,
     /// Each runtime worker calls `shardpool::flush_local_all` when it parks
     /// (`on_thread_park`), so what an idle worker holds privately becomes
     /// reachable by other workers and by trims.
@@ -140,6 +163,7 @@ impl Default for Config {
             grace: Duration::from_secs(1),
             warmup: Duration::from_secs(1),
             trim_every: Some(Duration::from_secs(30)),
+            release_to_os: false,
             flush_on_park: true,
         }
     }
@@ -159,15 +183,22 @@ fn new_out_buf() -> Vec<u8> {
     Vec::with_capacity(OUT_BUF_CAPACITY)
 }
 
-/// The three pools. Each uses the ready-made `recycle` policy: clear on
-/// return, drop instead of keeping anything that grew past a bound. In
-/// `fresh` mode they are pass-through (`pooling(false)`): same guards, same
-/// counters, no reuse.
+/// The pools. The buffer and request pools use the ready-made `recycle`
+/// policy: clear on return, drop instead of keeping anything that grew past
+/// a bound. In `fresh` mode all are pass-through (`pooling(false)`): same
+/// guards, same counters, no reuse.
 struct Pools {
-    /// Held in an `Arc` so its guards can be `OwnedPooled` ('static, Send).
-    read: Arc<Pool<Vec<u8>>>,
+    /// Taken with `get_owned`: its guards are `OwnedPooled` ('static, Send),
+    /// so a connection's buffer moves into the connection's task.
+    read: Pool<Vec<u8>>,
     request: Pool<Request>,
     out: Pool<Vec<u8>>,
+    /// Size classes, since built bodies range from a few bytes to a
+    /// compressed 64 KiB. Its guards are `OwnedPooledBuf`s, which
+    /// `into_bytes` needs ('static: a `Bytes` may outlive the request).
+    body: BufferPool,
+    /// Deflate state, rewound by `Compress::reset` on return.
+    gzip: Pool<Compress>,
 }
 
 impl Pools {
@@ -177,15 +208,13 @@ impl Pools {
         Pools {
             // One read buffer per open connection: keep enough idle for a
             // wave of reconnects, and bound them in bytes as well.
-            read: Arc::new(
-                Pool::builder()
-                    .name(name("read"))
-                    .pooling(pooling)
-                    .recycle(read_limit(config))
-                    .max_idle_per_thread(128)
-                    .max_idle_bytes(8 << 20)
-                    .build(new_read_buf),
-            ),
+            read: Pool::builder()
+                .name(name("read"))
+                .pooling(pooling)
+                .recycle(read_limit(config))
+                .max_idle_per_thread(128)
+                .max_idle_bytes(8 << 20)
+                .build(new_read_buf),
             request: Pool::builder()
                 .name(name("request"))
                 .pooling(pooling)
@@ -196,6 +225,21 @@ impl Pools {
                 .pooling(pooling)
                 .recycle(OUT_KEEP_BYTES)
                 .build(new_out_buf),
+            body: BufferPool::builder()
+                .name(name("body"))
+                .pooling(pooling)
+                .max_class_size(BODY_MAX_CLASS)
+                .max_idle_bytes(8 << 20)
+                .build(),
+            gzip: Pool::builder()
+                .name(name("gzip"))
+                .pooling(pooling)
+                .reset(|encoder: &mut Compress| {
+                    encoder.reset();
+                    true
+                })
+                .max_idle_per_thread(GZIP_IDLE_PER_THREAD)
+                .build(crate::gzip::new_encoder),
         }
     }
 }
@@ -255,6 +299,16 @@ impl Shared {
         self.pools.out.get()
     }
 
+    /// An empty buffer for a response body of up to about `len` bytes.
+    pub(crate) fn body_buf(&self, len: usize) -> OwnedPooledBuf {
+        self.pools.body.get_owned(len)
+    }
+
+    /// Deflate state at the start of a stream.
+    pub(crate) fn encoder(&self) -> Pooled<'_, Compress> {
+        self.pools.gzip.get()
+    }
+
     fn counts(&self) -> Counts {
         let c = &self.counters;
         Counts {
@@ -281,13 +335,16 @@ impl Shared {
     }
 }
 
-/// Stats of the three pools (in `fresh` mode they count pass-through:
-/// every get creates, every return drops).
+/// Stats of the pools (in `fresh` mode they count pass-through: every get
+/// creates, every return drops).
 #[derive(Debug, Clone, Copy)]
 pub struct PoolStats {
     pub read: Stats,
     pub request: Stats,
     pub out: Stats,
+    /// The body buffers' classes, summed.
+    pub body: Stats,
+    pub gzip: Stats,
 }
 
 /// Allocations in steady state: summed over the 100 ms sampling intervals in
@@ -356,6 +413,8 @@ impl fmt::Display for Report {
         writeln!(f, "pool stats, read buffers: {:?}", p.read)?;
         writeln!(f, "pool stats, requests: {:?}", p.request)?;
         writeln!(f, "pool stats, response buffers: {:?}", p.out)?;
+        writeln!(f, "pool stats, body buffers: {:?}", p.body)?;
+        writeln!(f, "pool stats, gzip encoders: {:?}", p.gzip)?;
         write!(
             f,
             "summary: mode={} requests={} allocs_per_request={:.4} steady_requests={} steady_allocs_per_request={:.4}",
@@ -463,6 +522,8 @@ impl Server {
             read: pools.read.stats(),
             request: pools.request.stats(),
             out: pools.out.stats(),
+            body: pools.body.stats().total,
+            gzip: pools.gzip.stats(),
         }
     }
 
@@ -589,7 +650,7 @@ fn sample_steady_state(shared: &Shared, stop: &AtomicBool) -> Steady {
     steady
 }
 
-/// Trims the three pools every `every`, on a runtime thread: the tokio
+/// Trims the pools every `every`, on a runtime thread: the tokio
 /// version of `shardpool::BackgroundTrimmer`, with no thread of its own.
 async fn trim_pools(shared: Arc<Shared>, every: Duration) {
     let mut ticks = tokio::time::interval(every);
@@ -601,6 +662,13 @@ async fn trim_pools(shared: Arc<Shared>, every: Duration) {
         pools.read.trim();
         pools.request.trim();
         pools.out.trim();
+        pools.body.trim();
+        pools.gzip.trim();
+        if shared.config.release_to_os {
+            // Walks glibc's arenas under their locks: a few microseconds to
+            // milliseconds on this worker, once per period.
+            shardpool::release_to_os();
+        }
     }
 }
 

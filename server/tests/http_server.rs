@@ -635,3 +635,142 @@ fn metrics_endpoint_shows_the_pools_in_both_modes() {
         server.shutdown();
     }
 }
+
+/// A JSON text of about `n` bytes, like an API response: records with ids,
+/// names and flags.
+fn json_body(n: usize) -> String {
+    let mut out = String::from("[");
+    let mut i = 0;
+    while out.len() < n {
+        out.push_str(&format!(
+            "{{\"id\":{i},\"name\":\"user-{i}\",\"email\":\"user{i}@example.com\",\"active\":{},\"score\":{}}},",
+            i % 3 != 0,
+            i * 37 % 1000
+        ));
+        i += 1;
+    }
+    out.pop();
+    out.push(']');
+    out
+}
+
+fn post_gzip(body: &[u8]) -> Vec<u8> {
+    let mut raw = format!(
+        "POST /gzip HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    raw.extend_from_slice(body);
+    raw
+}
+
+fn gunzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(data)
+        .read_to_end(&mut out)
+        .expect("a valid gzip member");
+    out
+}
+
+/// `POST /gzip` answers the body as a gzip file, from a pooled encoder and a
+/// pooled body buffer sent as `Bytes`: in `pool` mode a couple of encoders
+/// serve every request, in `fresh` mode each request makes one; in both,
+/// every body buffer and encoder is back (or dropped) at the end.
+#[test]
+fn gzip_answers_the_body_compressed() {
+    let json = json_body(3500);
+    let mut noise = 0x9e37_79b9_7f4a_7c15u64;
+    let random: Vec<u8> = (0..64 * 1024)
+        .map(|_| {
+            noise ^= noise << 13;
+            noise ^= noise >> 7;
+            noise ^= noise << 17;
+            noise as u8
+        })
+        .collect();
+    for mode in MODES {
+        let server = start(mode, |_| {});
+        let mut c = Client::connect(server.local_addr());
+        let bodies: [&[u8]; 4] = [json.as_bytes(), b"", b"x", &random];
+        for _ in 0..5 {
+            for body in bodies {
+                let r = c.request(&post_gzip(body));
+                assert_eq!(r.status, 200, "{mode}");
+                assert_eq!(r.header("content-type"), Some(routes::GZIP));
+                assert_eq!(gunzip(&r.body), body, "{mode}");
+            }
+        }
+        let r = c.request(&post_gzip(json.as_bytes()));
+        assert!(
+            r.body.len() < json.len() / 3,
+            "compressed: {}",
+            r.body.len()
+        );
+        // Chunked request bodies too.
+        let r = c.request(
+            b"POST /gzip HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+              5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+        );
+        assert_eq!(gunzip(&r.body), b"hello world");
+        let r = c.request(get("/gzip").as_bytes());
+        assert_eq!((r.status, r.header("allow")), (405, Some("POST")));
+        // HEAD of a built body: the length, no body, and the connection
+        // still in step.
+        c.send(b"HEAD /metrics HTTP/1.1\r\nHost: test\r\n\r\n");
+        let r = c.reply_to(true);
+        assert!(
+            r.header("content-length")
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+                > 100
+        );
+        assert_eq!(c.request(get("/").as_bytes()).text(), routes::HELLO);
+        drop(c);
+
+        let gzips = 5 * bodies.len() as u64 + 2;
+        let report = server.shutdown();
+        let (gzip, body) = (report.pools.gzip, report.pools.body);
+        assert_eq!(gzip.gets, gzips, "{report}");
+        match mode {
+            Alloc::Pool => assert!(gzip.created <= 2, "{report}"),
+            Alloc::Fresh => assert_eq!(gzip.created, gzips, "{report}"),
+        }
+        // Every body (gzip answers, and the HEAD's built-and-unsent one) back.
+        assert_eq!(body.gets, gzips + 1, "{report}");
+        for stats in [gzip, body] {
+            assert_eq!(stats.in_use(), 0, "{report}");
+            assert_eq!(stats.returned, stats.gets, "{report}");
+        }
+    }
+}
+
+/// Allocations per warm `POST /gzip` on one keep-alive connection: in `pool`
+/// mode only the `Bytes` header of the body (one), in `fresh` mode the
+/// encoder's boxes, the body buffer and the request object besides.
+#[test]
+fn warm_gzip_requests_allocate_once_in_pool_mode() {
+    let request = post_gzip(json_body(3500).as_bytes());
+    let mut per_request = Vec::new();
+    for mode in MODES {
+        let server = start(mode, |c| c.threads = Some(1));
+        let mut c = Client::connect(server.local_addr());
+        let mut run = |n: usize| {
+            for _ in 0..n {
+                assert_eq!(c.request(&request).status, 200);
+            }
+        };
+        run(20);
+        let before = server.allocations();
+        run(100);
+        per_request.push((server.allocations() - before) as f64 / 100.0);
+        drop(c);
+        server.shutdown();
+    }
+    let [fresh, pool] = per_request[..] else {
+        unreachable!()
+    };
+    assert_eq!(pool, 1.0, "pool mode: {pool} allocations per request");
+    assert!(fresh >= 4.0, "fresh mode: {fresh} allocations per request");
+}

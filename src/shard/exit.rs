@@ -41,7 +41,7 @@ pub(crate) trait ExitFlush: Send + Sync {
 }
 
 /// Value of `TOKEN` once the exit hook has started.
-const EXITING: u64 = u64::MAX;
+const EXITING: u64 = u64::MAX - 1;
 
 /// A shard this thread adopted, and its pool.
 struct Adopted {
@@ -83,8 +83,9 @@ pub(crate) fn thread_token() -> Option<u64> {
 }
 
 /// The calling thread's token as it stands: 0 if it never asked for one,
-/// `EXITING` once its exit hook has started. No owner ever has either value,
-/// so comparing a shard's owner with it proves ownership.
+/// `EXITING` once its exit hook has started. No shard's owner ever has
+/// either value (a shard with no owner holds `NO_OWNER`), so comparing a
+/// shard's owner with it proves ownership.
 #[inline(always)]
 pub(crate) fn current_token() -> u64 {
     TOKEN.try_with(Cell::get).unwrap_or(EXITING)

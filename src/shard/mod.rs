@@ -4,16 +4,16 @@
 //! Shard<T>
 //!  ├─ private        UnsafeCell<Private<T>>  owner only: the private stack (boxes), epoch, limit
 //!  ├─ pushes, pops   owner-written counters; the stack's height is their difference
-//!  ├─ owner          token of the owning thread (0: none)
+//!  ├─ owner          token of the owning thread (`NO_OWNER`: none)
 //!  ├─ counters       slow-path events, written by the owner only
 //!  ├─ ring           Ring<T>: the owner pushes; anyone removes under a claim
 //!  └─ index          its place in the pool's Directory (and its bit in the sets)
 //! ```
 //!
 //! **Who owns a shard.** A thread *adopts* a shard with a CAS of `owner`
-//! from 0 to its token (a vacant shard from the directory, or one it has
-//! just created), and only its exit hook gives it up, with a release store
-//! of 0 after its last access, then marks it vacant. The next adopter's
+//! from `NO_OWNER` to its token (a vacant shard from the directory, or one
+//! it has just created), and only its exit hook gives it up, with a release
+//! store of `NO_OWNER` after its last access, then marks it vacant. The next adopter's
 //! acquire CAS orders it after everything the previous owner did.
 //!
 //! **Ownership is a type.** The places that establish ownership (adoption,
@@ -67,6 +67,12 @@ use ring::{Claim, Entry, Ring, RingOwner};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 
+/// A shard's `owner` when no thread owns it. Not 0: a thread that never
+/// asked for a token reads 0 as its own (`exit::current_token`), and must not
+/// match a vacant shard on a guard's way home. Not any token either: tokens
+/// count up from 1, and `exit::EXITING` is kept below this.
+pub(crate) const NO_OWNER: u64 = u64::MAX;
+
 pub(crate) struct Shard<T> {
     /// Owner only, through [`Owner`].
     private: UnsafeCell<Private<T>>,
@@ -75,7 +81,8 @@ pub(crate) struct Shard<T> {
     pushes: OwnerCounter,
     /// Boxes ever taken off the private stack (same rules as `pushes`).
     pops: OwnerCounter,
-    /// Token of the owning thread, 0 if none. CAS 0 → token (acquire) to
+    /// Token of the owning thread, [`NO_OWNER`] if none. CAS `NO_OWNER` →
+    /// token (acquire) to
     /// adopt; store 0 (release) by the owner's exit hook to give up.
     owner: AtomicU64,
     /// Slow-path events; written by the owner only.
@@ -134,7 +141,7 @@ impl<T> Shard<T> {
         // Acquire: pairs with the release store in `Owner::give_up`; the
         // previous owner's accesses happen before ours.
         self.owner
-            .compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(NO_OWNER, token, Ordering::Acquire, Ordering::Relaxed)
             .is_ok()
     }
 
@@ -154,7 +161,10 @@ impl<T> Drop for Shard<T> {
         self.private.with_mut(|private| {
             // SAFETY: `&mut self`: no other reference to `Private` exists, and
             // `height` is the stack's height.
-            unsafe { (*private).remove_bottom(height, height, |value, _| drop(value)) };
+            unsafe {
+                (*private).settle(height);
+                (*private).remove_bottom(height, height, |value, _| drop(value));
+            }
         });
     }
 }
@@ -302,7 +312,7 @@ impl<'a, T> Owner<'a, T> {
                     return None;
                 }
                 // SAFETY: `0 < height <= capacity`; we lower it right below.
-                Some(private.take(height))
+                Some(private.pop(height))
             })
         }?;
         self.shard.pops.set(pops + 1);
@@ -322,7 +332,7 @@ impl<'a, T> Owner<'a, T> {
                     return Err(value);
                 }
                 // SAFETY: `height < limit <= capacity`; we raise it right below.
-                private.put(height, value, epoch);
+                private.push(height, value, epoch);
                 Ok(())
             })
         }?;
@@ -340,6 +350,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code (ring pushes are ours).
         let kept = unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 if height + self.shard.ring.len() >= self.shard.capacity {
                     return Err(value);
                 }
@@ -386,6 +398,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 private.limit = self.limit_now(private);
                 if height >= private.limit {
                     return Err(value);
@@ -438,6 +452,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code (`pick` is ours).
         let taken = unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 let index = private.stamps(height).iter().position(|&s| pick(s))?;
                 self.shard.counters.moved_out.bump();
                 // SAFETY: `index < height <= capacity`; lowered right below.
@@ -485,6 +501,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         let placed = unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 // Ring to stack keeps the shard's total, so only the stack's
                 // room limits the batch: one for the caller plus what fits.
                 let room = private.capacity().saturating_sub(height);
@@ -532,6 +550,8 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         let placed = unsafe {
             self.with_private(|private| {
+                // SAFETY: `height` is the stack's height.
+                private.settle(height);
                 let limit = self.limit_now(private);
                 let take = (claim.claim.len().div_ceil(2)).min(limit.saturating_sub(height) + 1);
                 let mut placed = 0;
@@ -585,7 +605,7 @@ impl<'a, T> Owner<'a, T> {
     pub(crate) fn give_up(self) {
         // Release: pairs with the acquire CAS in `Shard::try_adopt`; every
         // access we made happens before the next owner's.
-        self.shard.owner.store(0, Ordering::Release);
+        self.shard.owner.store(NO_OWNER, Ordering::Release);
         self.directory.add(Set::Vacant, self.shard.index);
     }
 }

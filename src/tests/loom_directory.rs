@@ -15,7 +15,7 @@ use loom::thread;
 use std::sync::Arc;
 
 fn shard(index: usize) -> Shard<u32> {
-    Shard::new(index, 0, 1, 2, 0)
+    Shard::new(index, crate::shard::NO_OWNER, 1, 2, 0)
 }
 
 /// A directory with `n` shards (inserted before the model's threads start).

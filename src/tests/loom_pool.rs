@@ -288,3 +288,41 @@ fn newcomers_adopt_vacant_shards() {
         finish(pool, &tracker);
     });
 }
+
+/// A guard taken on a thread that then exits (its shard becomes vacant) is
+/// dropped by a thread that never used the pool, while a third thread, also
+/// new, adopts the vacant shard. The dropping thread must adopt a shard of
+/// its own (or the same one, after the adopter is gone), never use the
+/// vacant one unadopted: two threads on one private stack is a race on it.
+#[test]
+fn fresh_thread_returns_a_guard_while_another_adopts_its_home() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 1);
+        let taker = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                let guard = pool.get_owned();
+                guard.hold(1);
+                crate::shard::exit::simulate_thread_exit();
+                guard
+            })
+        };
+        let guard = taker.join().unwrap();
+        let returner = thread::spawn(move || {
+            guard.hold(2);
+            drop(guard);
+            crate::shard::exit::simulate_thread_exit();
+        });
+        let adopter = {
+            let pool = pool.clone();
+            thread::spawn(move || {
+                use_once(&pool, 3);
+                crate::shard::exit::simulate_thread_exit();
+            })
+        };
+        returner.join().unwrap();
+        adopter.join().unwrap();
+        finish(pool, &tracker);
+    });
+}

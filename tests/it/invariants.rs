@@ -293,3 +293,34 @@ fn short_lived_threads_reuse_objects_and_shards() {
     );
     assert_accounted(&stats, 0);
 }
+
+/// I1 and I6 for ownership: a guard taken on a thread that has since exited
+/// (its shard given up, vacant), dropped by a thread that never used the
+/// pool. The returning thread must adopt a shard like any other (so its exit
+/// hook flushes what it keeps), not take the vacant shard for its own: a
+/// thread with no token yet once compared equal to a shard with no owner,
+/// and used it without adopting it, so two threads could own one shard and
+/// the object stayed where no flush or trim reached it.
+#[test]
+fn a_fresh_thread_returning_a_guard_home_to_a_vacant_shard_adopts_properly() {
+    let ledger = Ledger::new();
+    let pool = tracked_pool(&ledger, 4);
+    let taken = {
+        let pool = Arc::clone(&pool);
+        thread::spawn(move || pool.get_owned()).join().unwrap()
+    };
+    // The taking thread has exited: its shard is vacant. A new thread, whose
+    // first touch of any pool is this drop, returns the guard.
+    thread::spawn(move || drop(taken)).join().unwrap();
+    let stats = pool.stats();
+    assert_accounted(&stats, 0);
+    pool.trim();
+    pool.trim();
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.idle, stats.dropped_by_trim),
+        (0, 1),
+        "the returned object was flushed at its thread's exit and trimmed: {stats:?}"
+    );
+    assert_eq!(ledger.alive(), 0);
+}

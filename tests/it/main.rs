@@ -42,6 +42,8 @@ mod fuzz_program;
 
 mod auto_traits;
 mod buffer_pool;
+#[cfg(feature = "bytes")]
+mod bytes;
 mod callbacks;
 mod child;
 mod config_edges;
