@@ -130,7 +130,6 @@
 //!   between loom's runs of one model. Trim from a model's thread with
 //!   [`Pool::trim`] instead.
 
-#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(clippy::undocumented_unsafe_blocks)]
