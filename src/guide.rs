@@ -10,16 +10,19 @@
 //!   allocators.
 //! * [`performance`]: every workload, every peer pool and allocator,
 //!   instruction counts; [`perf`] holds the generated tables it quotes.
+//! * [`server`]: where pooling pays in the example HTTP server, measured
+//!   under load; [`soak`]: its memory through 12 minutes of idle / burst
+//!   cycles.
 //!
 //! The design and the reasons behind it are on the
 //! [`implementation`](crate::implementation) page.
 //!
 //! These pages name the commands that produced their numbers
-//! (`scripts/perf_tables.sh`, `scripts/rss_table.sh`, the comparison suite in
-//! `benchmarks/`, the example server in `server/`). Those are in the
-//! repository, not in the published crate; the crate's own tests and
-//! examples (`cargo test`, `cargo run --release --example compare`) run from
-//! either.
+//! (`scripts/perf_tables.sh`, `scripts/rss_table.sh`, `scripts/load.sh`,
+//! `scripts/soak.sh`, the comparison suite in `benchmarks/`, the example
+//! server in `server/`). Those are in the repository, not in the published
+//! crate; the crate's own tests and examples (`cargo test`,
+//! `cargo run --release --example compare`) run from either.
 
 // How the pages link each other: the markdown files use reference-style
 // links (`[text][spread]`) whose definitions at the end of each file are
@@ -35,6 +38,21 @@ pub mod production {}
 #[doc = ""]
 #[doc = include_str!("../docs/memory.md")]
 pub mod memory {}
+
+#[doc = "[server-runs]: https://docs.rs/crate/shardpool/latest/source/docs/server-runs.txt"]
+#[doc = "[soak]: crate::guide::soak"]
+#[doc = ""]
+#[doc = include_str!("../docs/server.md")]
+pub mod server {}
+
+#[doc = "[soak-chart]: #chart"]
+#[doc = ""]
+#[doc = include_str!("../docs/soak.md")]
+#[doc = ""]
+#[doc = "## Chart"]
+#[doc = ""]
+#[doc = include_str!("../docs/soak.svg")]
+pub mod soak {}
 
 #[doc = "[spread]: crate::guide::perf::spread"]
 #[doc = "[tables]: crate::guide::perf::tables"]
