@@ -67,7 +67,8 @@
 //!   is short. It adds no dependency.
 //! * `bytes`: reset policies for `bytes::BytesMut` (`Recycle` for
 //!   `BytesMut`, and `policy::reclaim_bytes_mut` for buffers whose frames
-//!   leave with `split().freeze()`).
+//!   leave with `split().freeze()`), and `into_bytes()` on owned pooled
+//!   buffers, which hands them on as `bytes::Bytes` without a copy.
 //! * `metrics`: `record_metrics()` sets every pool's statistics through the
 //!   `metrics` facade; a running [`BackgroundTrimmer`] records them at each
 //!   wake-up.
