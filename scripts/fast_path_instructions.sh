@@ -65,7 +65,7 @@ for pattern in single hold32; do
       name=$impl
       [ "$impl" = pool ] && name="shardpool"
       [ "$impl" = pool-noreset ] && name="shardpool, no reset hook (loop clears)"
-      [ "$impl" = floor-boxed ] && name="floor-boxed (bare loop over Box<Vec<u8>>; not the floor)"
+      [ "$impl" = floor-boxed ] && name="floor-boxed (bare loop over \`Box<Vec<u8>>\`; not the floor)"
       printf '| %s | %s | %.1f | %sx | %s |\n' "$pattern" "$name" "${per[$impl]}" "$ratio" "$vs_boxed"
     else
       printf '%-8s %-13s %12.1f %8s %12s\n' "$pattern" "$impl" "${per[$impl]}" "$ratio" "$vs_boxed"
