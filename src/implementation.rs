@@ -24,7 +24,6 @@
 //!   │  [▪▪▪▪]→[▪▪ ]◀┼────┼── B steals half, one CAS ───────────▶│ [▪▪▪]
 //!   └───────────────┘    └───────────────┘      └───────────────┘
 //!         ▲ A's cache line: (pool key → shard), a const thread-local
-//!         ▲ A's guards: the shard they came from, checked against A's token
 //!   ▪ = Box<T>: the object stays where it was placed; only the pointer moves
 //! ```
 //!
@@ -117,11 +116,19 @@
 //! `get` reads this thread's shard-cache line for the pool's key (a `const`
 //! thread-local, direct-mapped); compares the pool's trim epoch (a relaxed
 //! load) with the one the shard last caught up with; and pops one pointer.
-//! The guard keeps the shard it came from. A return runs the reset policy
-//! (one indirect call), checks that the calling thread still owns that shard
-//! (its token against the shard's `owner`, one load each), then pushes one
-//! pointer and its stamp. No atomic read-modify-write, no fence, no lock, no
-//! `T` moved (I3).
+//! A return runs the reset policy (one indirect call), reads the shard-cache
+//! line again, then pushes one pointer and its stamp. No atomic
+//! read-modify-write, no fence, no lock, no `T` moved (I3).
+//!
+//! Two ways to shorten this were measured side by side with the previous
+//! core (`scripts/before_after.sh`, 2026-12-07) and left out. A guard that
+//! carries its shard (so a return checks the thread's token instead of
+//! reading the cache) grows to three words, and `hold32` (32 guards held in
+//! a `Vec`) took about 45% longer. Keeping the stack's top in one fixed
+//! place (so a get right after a return does not index by the height) made
+//! a get and return on one thread about 7% faster and `hold32` about 25%
+//! slower. The fast path stays as the previous core had it; the gains of
+//! this core are off it (misses, steals, trims with many threads).
 //!
 //! Counting costs nothing extra: the private stack's height is not stored
 //! but derived, `pushes - pops`, from two owner-written counters (a relaxed

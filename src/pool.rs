@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::guard::{OwnedPooled, Pooled};
 use crate::shard::directory::{Directory, Set};
 use crate::shard::exit::{self, ExitFlush};
-use crate::shard::{Batch, Home, Owner, Shard, cache};
+use crate::shard::{Batch, Owner, Shard, cache};
 use crate::stats::{Event, Flows, PoolCounters, Stats, Tally};
 use crate::sync::{AtomicU64, Ordering};
 use crate::trim::interval::AutoTrim;
@@ -185,14 +185,13 @@ impl<T: Send + 'static> Pool<T> {
     /// If `create` panics, the panic propagates and the pool is unchanged.
     #[inline(always)]
     pub fn get(&self) -> Pooled<'_, T> {
-        let (value, home) = self.inner.acquire();
-        Pooled::new(&self.inner, value, home)
+        Pooled::new(&self.inner, self.inner.acquire())
     }
 
     /// An idle object if there is one anywhere in the pool; never creates.
     pub fn try_get(&self) -> Option<Pooled<'_, T>> {
-        let (value, home) = self.inner.try_acquire()?;
-        Some(Pooled::new(&self.inner, value, home))
+        let value = self.inner.try_acquire()?;
+        Some(Pooled::new(&self.inner, value))
     }
 
     /// Like [`get`](Pool::get), but the guard holds the pool's state, so it is
@@ -206,14 +205,13 @@ impl<T: Send + 'static> Pool<T> {
     /// connection's buffer moving into a spawned task).
     #[inline]
     pub fn get_owned(&self) -> OwnedPooled<T> {
-        let (value, home) = self.inner.acquire();
-        OwnedPooled::new(Arc::clone(&self.inner), value, home)
+        OwnedPooled::new(Arc::clone(&self.inner), self.inner.acquire())
     }
 
     /// Like [`try_get`](Pool::try_get), returning an owned guard.
     pub fn try_get_owned(&self) -> Option<OwnedPooled<T>> {
-        let (value, home) = self.inner.try_acquire()?;
-        Some(OwnedPooled::new(Arc::clone(&self.inner), value, home))
+        let value = self.inner.try_acquire()?;
+        Some(OwnedPooled::new(Arc::clone(&self.inner), value))
     }
 
     /// Hands a value to the pool (one it did not create, or one detached from
@@ -232,21 +230,21 @@ impl<T: Send + 'static> Pool<T> {
     /// from [`Pooled::detach_boxed`]): the box itself is kept, nothing moves.
     pub fn put_boxed(&self, value: Box<T>) {
         self.inner.count(Event::adopted, 1);
-        self.inner.release(value, Home::NONE, Returner::Call);
+        self.inner.release(value, Returner::Call);
     }
 
     /// An object for a [`BufferPool`](crate::BufferPool) class: `get`
     /// without the guard.
     #[inline(always)]
-    pub(crate) fn acquire(&self) -> (Box<T>, Home<T>) {
+    pub(crate) fn acquire(&self) -> Box<T> {
         self.inner.acquire()
     }
 
     /// Returns an object taken with [`acquire`](Pool::acquire), as a guard's
     /// drop does.
     #[inline(always)]
-    pub(crate) fn release(&self, value: Box<T>, home: Home<T>) {
-        self.inner.release(value, home, Returner::Guard);
+    pub(crate) fn release(&self, value: Box<T>) {
+        self.inner.release(value, Returner::Guard);
     }
 
     /// Counts an event in the calling thread's shard (or the pool's).
@@ -469,82 +467,67 @@ impl<T: Send + 'static> Inner<T> {
 
     // ---- get ---------------------------------------------------------------
 
-    /// An object, and the shard it came from (its guard's way home): from the
-    /// calling thread's private stack, else the slow path.
+    /// An object: from the calling thread's private stack, else the slow path.
     #[inline(always)]
-    pub(crate) fn acquire(&self) -> (Box<T>, Home<T>) {
-        let owner = self.cached_shard();
-        if let Some(owner) = &owner
+    pub(crate) fn acquire(&self) -> Box<T> {
+        if let Some(owner) = self.cached_shard()
             && let Some(value) = owner.pop(self.epoch())
         {
-            return (value, Home::of(owner.shard()));
+            return value;
         }
-        self.acquire_slow(owner)
+        self.acquire_slow()
     }
 
     /// Everything but the fast path: an idle object from anywhere, else a new
-    /// one. `cached`: the calling thread's shard, if the fast path found it.
+    /// one. (The fast path's shard is looked up again here rather than passed
+    /// in: keeping it live through the fast path cost `hold32` about 8%.)
     #[cold]
     #[inline(never)]
-    fn acquire_slow(&self, cached: Option<Owner<'_, T>>) -> (Box<T>, Home<T>) {
-        let owner = match self.reuse(cached) {
-            Ok((value, owner)) => return (value, Home::of(owner.shard())),
+    fn acquire_slow(&self) -> Box<T> {
+        let owner = match self.reuse() {
+            Ok((value, _)) => return value,
             Err(owner) => owner,
         };
         let value = Box::new((self.create)());
         match owner {
             // Still ours: only this thread's exit hook could give it up.
-            Some(owner) => {
-                owner.counters().created.bump();
-                (value, Home::of(owner.shard()))
-            }
-            None => {
-                self.count(Event::created, 1);
-                (value, Home::NONE)
-            }
+            Some(owner) => owner.counters().created.bump(),
+            None => self.count(Event::created, 1),
         }
+        value
     }
 
     /// Reuse only (`try_get`): `None` instead of creating.
-    pub(crate) fn try_acquire(&self) -> Option<(Box<T>, Home<T>)> {
-        let owner = self.cached_shard();
-        if let Some(owner) = &owner
+    pub(crate) fn try_acquire(&self) -> Option<Box<T>> {
+        if let Some(owner) = self.cached_shard()
             && let Some(value) = owner.pop(self.epoch())
         {
-            return Some((value, Home::of(owner.shard())));
+            return Some(value);
         }
-        let (value, owner) = self.reuse(owner).ok()?;
-        Some((value, Home::of(owner.shard())))
+        self.reuse().ok().map(|(value, _)| value)
     }
 
     /// The search behind `get` and `try_get`: private stack (after catching
     /// up with trims), own shared list, other threads' shared lists. Returns
     /// the calling thread's shard with the object, or (`Err`) for counting
     /// what the caller does next, if the thread has one.
-    fn reuse<'a>(&'a self, cached: Option<Owner<'a, T>>) -> Reuse<'a, T> {
+    fn reuse(&self) -> Reuse<'_, T> {
         if !self.config.pooling {
             return Err(None);
         }
         self.maybe_auto_trim();
-        let from_fast_path = cached.is_some();
-        let Some(owner) = cached.or_else(|| self.shard_or_adopt()) else {
+        let Some(owner) = self.shard_or_adopt() else {
             return Err(None);
         };
-        // The fast path found this owner up to date with the trims (so its
-        // private stack empty) if it still is: the epoch only grows, and only
-        // this thread moves the owner's.
-        let stack_empty = from_fast_path && owner.seen_epoch() >= self.epoch();
         let mut drops = Dropper::default();
-        let dropped = self.catch_up(&owner, &mut drops);
+        self.catch_up(&owner, &mut drops);
         // A stale object's `Drop` that panicked is re-raised here, before an
         // object is taken: afterwards the object would unwind out of the
         // caller's hands, counted as handed out but never returned.
         drops.finish();
-        // Look in the private stack unless the fast path just found it empty;
-        // afresh if stale objects were dropped (their `Drop` may use the pool).
-        if (!stack_empty || dropped > 0)
-            && let Some(value) = owner.pop(self.epoch())
-        {
+        // User code may have run (stale objects' `Drop`), moving the epoch or
+        // the private stack: everything below reads its state afresh.
+        if let Some(value) = owner.pop(self.epoch()) {
             return Ok((value, owner));
         }
         if let Some(batch) = owner.refill() {
@@ -605,7 +588,7 @@ impl<T: Send + 'static> Inner<T> {
     /// under `catch_unwind` either way: a panic in it drops the object,
     /// counted, and then propagates or is contained (see [`Returner`]).
     #[inline(always)]
-    pub(crate) fn release(&self, mut value: Box<T>, home: Home<T>, returner: Returner) {
+    pub(crate) fn release(&self, mut value: Box<T>, returner: Returner) {
         let verdict = match &self.reset {
             Some(reset) => match catch_unwind(AssertUnwindSafe(|| reset(&mut value))) {
                 Ok(true) => Ok(()),
@@ -620,10 +603,7 @@ impl<T: Send + 'static> Inner<T> {
         if let Err((why, panic)) = verdict {
             return self.reject(value, why, panic, returner);
         }
-        // SAFETY: `home` came from this pool's `acquire`, and `&self` keeps
-        // the pool, hence the shard, alive.
-        let owner = unsafe { home.owner(&self.shards) };
-        if let Some(owner) = owner.or_else(|| self.cached_shard()) {
+        if let Some(owner) = self.cached_shard() {
             match owner.push(value, self.epoch()) {
                 Ok(()) => return,
                 Err(back) => value = back,

@@ -6,7 +6,6 @@
 //! out must go back to a different class, which needs the whole pool.
 
 use super::{BufferPool, Inner};
-use crate::shard::Home;
 use std::fmt;
 use std::io;
 use std::mem::ManuallyDrop;
@@ -29,23 +28,15 @@ pub struct PooledBuf<'a> {
     class: usize,
     /// Always present, except inside `drop`, which takes it.
     buf: ManuallyDrop<Box<Vec<u8>>>,
-    /// The class shard it came from: the way back on the same thread.
-    home: Home<Vec<u8>>,
 }
 
 impl<'a> PooledBuf<'a> {
     #[inline(always)]
-    pub(crate) fn new(
-        pool: &'a Inner,
-        buf: Box<Vec<u8>>,
-        class: usize,
-        home: Home<Vec<u8>>,
-    ) -> Self {
+    pub(crate) fn new(pool: &'a Inner, buf: Box<Vec<u8>>, class: usize) -> Self {
         PooledBuf {
             pool,
             class,
             buf: ManuallyDrop::new(buf),
-            home,
         }
     }
 
@@ -73,7 +64,7 @@ impl Drop for PooledBuf<'_> {
     #[inline]
     fn drop(&mut self) {
         let buf = self.take_buf();
-        self.pool.give_back(buf, self.class, self.home);
+        self.pool.give_back(buf, self.class);
     }
 }
 
@@ -89,22 +80,14 @@ pub struct OwnedPooledBuf {
     class: usize,
     /// Always present, except inside `drop`, which takes it.
     buf: ManuallyDrop<Box<Vec<u8>>>,
-    /// As in [`PooledBuf`].
-    home: Home<Vec<u8>>,
 }
 
 impl OwnedPooledBuf {
-    pub(crate) fn new(
-        pool: BufferPool,
-        buf: Box<Vec<u8>>,
-        class: usize,
-        home: Home<Vec<u8>>,
-    ) -> Self {
+    pub(crate) fn new(pool: BufferPool, buf: Box<Vec<u8>>, class: usize) -> Self {
         OwnedPooledBuf {
             pool,
             class,
             buf: ManuallyDrop::new(buf),
-            home,
         }
     }
 
@@ -139,7 +122,7 @@ impl Drop for OwnedPooledBuf {
     #[inline]
     fn drop(&mut self) {
         let buf = self.take_buf();
-        self.pool.inner().give_back(buf, self.class, self.home);
+        self.pool.inner().give_back(buf, self.class);
     }
 }
 

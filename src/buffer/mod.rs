@@ -71,7 +71,6 @@ pub use stats::{BufferStats, ClassStats};
 
 use crate::budget::Budget;
 use crate::pool::Pool;
-use crate::shard::Home;
 use crate::stats::Event;
 use classes::SizeClasses;
 use stats::BufferCounters;
@@ -307,16 +306,16 @@ impl BufferPool {
     /// read-modify-write, no lock.
     #[inline]
     pub fn get(&self, min_capacity: usize) -> PooledBuf<'_> {
-        let (buf, class, home) = self.inner.take(min_capacity);
-        PooledBuf::new(&self.inner, buf, class, home)
+        let (buf, class) = self.inner.take(min_capacity);
+        PooledBuf::new(&self.inner, buf, class)
     }
 
     /// Like [`get`](BufferPool::get), but the guard holds a handle to the
     /// pool, so it is `'static` and can move to other threads and tasks.
     #[inline]
     pub fn get_owned(&self, min_capacity: usize) -> OwnedPooledBuf {
-        let (buf, class, home) = self.inner.take(min_capacity);
-        OwnedPooledBuf::new(self.clone(), buf, class, home)
+        let (buf, class) = self.inner.take(min_capacity);
+        OwnedPooledBuf::new(self.clone(), buf, class)
     }
 
     /// Hands a buffer to the pool: it is cleared and kept in the class its
@@ -424,14 +423,11 @@ impl Inner {
     /// A buffer for a request of `min_capacity` bytes: its class's `acquire`,
     /// or an exact allocation above the top class.
     #[inline(always)]
-    fn take(&self, min_capacity: usize) -> (Box<Vec<u8>>, usize, Home<Vec<u8>>) {
+    fn take(&self, min_capacity: usize) -> (Box<Vec<u8>>, usize) {
         let class = self.sizes.for_request(min_capacity);
         match self.classes.get(class) {
-            Some(pool) => {
-                let (buf, home) = pool.acquire();
-                (buf, class, home)
-            }
-            None => (self.allocate_oversize(min_capacity), OVERSIZE, Home::NONE),
+            Some(pool) => (pool.acquire(), class),
+            None => (self.allocate_oversize(min_capacity), OVERSIZE),
         }
     }
 
@@ -464,10 +460,10 @@ impl Inner {
 
     /// Returns a guard's buffer, which left class `from` (or is `OVERSIZE`). The fast path: a small class, capacity unchanged.
     #[inline(always)]
-    pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize, home: Home<Vec<u8>>) {
+    pub(crate) fn give_back(&self, buf: Box<Vec<u8>>, from: usize) {
         // `from < first_flushed` also rules out `OVERSIZE`.
         if from < self.first_flushed && buf.capacity() == self.sizes.size(from) {
-            self.classes[from].release(buf, home);
+            self.classes[from].release(buf);
         } else {
             self.give_back_slow(buf, from);
         }
@@ -492,7 +488,7 @@ impl Inner {
         if to != from {
             pool.count(Event::adopted, 1);
         }
-        pool.release(buf, Home::NONE);
+        pool.release(buf);
         self.flush_if_large(to);
     }
 

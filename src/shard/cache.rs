@@ -6,9 +6,7 @@
 //! can never match again. Keys are handed out consecutively, so pools built
 //! together (a `BufferPool`'s size classes) land on distinct lines. A miss
 //! (two pools sharing a line) costs the thread's sorted list of adopted
-//! shards (`exit.rs`), never correctness. A return on the thread that took
-//! the object does not even look here: its guard carries the shard
-//! (`Home`, `shard/mod.rs`).
+//! shards (`exit.rs`), never correctness.
 //!
 //! Soundness rests on three rules, kept by `pool.rs` and `exit.rs`:
 //! 1. a line is filled only by the thread that currently owns the shard (its

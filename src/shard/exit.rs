@@ -82,15 +82,6 @@ pub(crate) fn thread_token() -> Option<u64> {
     })
 }
 
-/// The calling thread's token as it stands: 0 if it never asked for one,
-/// `EXITING` once its exit hook has started. No shard's owner ever has
-/// either value (a shard with no owner holds `NO_OWNER`), so comparing a
-/// shard's owner with it proves ownership.
-#[inline(always)]
-pub(crate) fn current_token() -> u64 {
-    TOKEN.try_with(Cell::get).unwrap_or(EXITING)
-}
-
 /// The calling thread's shard in pool `key`, if it adopted one and is not
 /// exiting. O(log pools the thread used).
 pub(crate) fn find(key: u64) -> Option<NonNull<()>> {

@@ -65,12 +65,9 @@ use private::Private;
 pub(crate) use private::is_stale;
 use ring::{Claim, Entry, Ring, RingOwner};
 use std::marker::PhantomData;
-use std::ptr::NonNull;
 
-/// A shard's `owner` when no thread owns it. Not 0: a thread that never
-/// asked for a token reads 0 as its own (`exit::current_token`), and must not
-/// match a vacant shard on a guard's way home. Not any token either: tokens
-/// count up from 1, and `exit::EXITING` is kept below this.
+/// A shard's `owner` when no thread owns it: no thread's token (tokens
+/// count up from 1; a thread that never asked for one has none, not 0).
 pub(crate) const NO_OWNER: u64 = u64::MAX;
 
 pub(crate) struct Shard<T> {
@@ -161,60 +158,8 @@ impl<T> Drop for Shard<T> {
         self.private.with_mut(|private| {
             // SAFETY: `&mut self`: no other reference to `Private` exists, and
             // `height` is the stack's height.
-            unsafe {
-                (*private).settle(height);
-                (*private).remove_bottom(height, height, |value, _| drop(value));
-            }
+            unsafe { (*private).remove_bottom(height, height, |value, _| drop(value)) };
         });
-    }
-}
-
-/// The shard an object was handed out from (the taking thread's own), kept
-/// in its guard: a return on that thread, while it still owns the shard, goes
-/// straight back to it after one compare of the shard's owner with the
-/// thread's token, with no cache lookup.
-pub(crate) struct Home<T>(Option<NonNull<Shard<T>>>);
-
-impl<T> Clone for Home<T> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<T> Copy for Home<T> {}
-
-// SAFETY: a `Home` is a pointer to a `Shard<T>`, which is `Sync` when
-// `T: Send`; it is only dereferenced while the pool that owns the shard is
-// alive (the guard holding it borrows the pool or holds its state).
-unsafe impl<T: Send> Send for Home<T> {}
-// SAFETY: as for `Send`.
-unsafe impl<T: Send> Sync for Home<T> {}
-
-impl<T> Home<T> {
-    /// No shard: the return looks the thread's shard up.
-    pub(crate) const NONE: Home<T> = Home(None);
-
-    pub(crate) fn of(shard: &Shard<T>) -> Home<T> {
-        Home(Some(NonNull::from(shard)))
-    }
-
-    /// The calling thread's `Owner` of this shard, if it owns it.
-    ///
-    /// # Safety
-    /// The shard is alive (its pool is), and `directory` is its pool's.
-    #[inline(always)]
-    pub(crate) unsafe fn owner<'a>(self, directory: &'a Directory<T>) -> Option<Owner<'a, T>> {
-        // SAFETY: alive, by the caller's contract.
-        let shard = unsafe { self.0?.as_ref() };
-        // Relaxed: if we own the shard, the last write to `owner` is our own
-        // adoption; if not, it holds 0 or another thread's token, never ours
-        // (tokens are unique, and once our exit hook gives shards up our
-        // token reads as `EXITING`).
-        if shard.owner.load(Ordering::Relaxed) != exit::current_token() {
-            return None;
-        }
-        // SAFETY: the calling thread owns the shard (just checked), and only
-        // its own exit hook gives it up.
-        Some(unsafe { Owner::new(shard, directory) })
     }
 }
 
@@ -312,7 +257,7 @@ impl<'a, T> Owner<'a, T> {
                     return None;
                 }
                 // SAFETY: `0 < height <= capacity`; we lower it right below.
-                Some(private.pop(height))
+                Some(private.take(height))
             })
         }?;
         self.shard.pops.set(pops + 1);
@@ -332,7 +277,7 @@ impl<'a, T> Owner<'a, T> {
                     return Err(value);
                 }
                 // SAFETY: `height < limit <= capacity`; we raise it right below.
-                private.push(height, value, epoch);
+                private.put(height, value, epoch);
                 Ok(())
             })
         }?;
@@ -350,8 +295,6 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code (ring pushes are ours).
         let kept = unsafe {
             self.with_private(|private| {
-                // SAFETY: `height` is the stack's height.
-                private.settle(height);
                 if height + self.shard.ring.len() >= self.shard.capacity {
                     return Err(value);
                 }
@@ -398,8 +341,6 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         unsafe {
             self.with_private(|private| {
-                // SAFETY: `height` is the stack's height.
-                private.settle(height);
                 private.limit = self.limit_now(private);
                 if height >= private.limit {
                     return Err(value);
@@ -452,8 +393,6 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code (`pick` is ours).
         let taken = unsafe {
             self.with_private(|private| {
-                // SAFETY: `height` is the stack's height.
-                private.settle(height);
                 let index = private.stamps(height).iter().position(|&s| pick(s))?;
                 self.shard.counters.moved_out.bump();
                 // SAFETY: `index < height <= capacity`; lowered right below.
@@ -501,8 +440,6 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         let placed = unsafe {
             self.with_private(|private| {
-                // SAFETY: `height` is the stack's height.
-                private.settle(height);
                 // Ring to stack keeps the shard's total, so only the stack's
                 // room limits the batch: one for the caller plus what fits.
                 let room = private.capacity().saturating_sub(height);
@@ -550,8 +487,6 @@ impl<'a, T> Owner<'a, T> {
         // SAFETY: the closure runs no user code.
         let placed = unsafe {
             self.with_private(|private| {
-                // SAFETY: `height` is the stack's height.
-                private.settle(height);
                 let limit = self.limit_now(private);
                 let take = (claim.claim.len().div_ceil(2)).min(limit.saturating_sub(height) + 1);
                 let mut placed = 0;

@@ -35,18 +35,8 @@ pub(crate) fn is_stale(stamp: u64, epoch: u64) -> bool {
 /// The arrays are inline (at most [`PRIVATE_STACK`] entries), so the fast
 /// path addresses them from the shard's own address, with no pointer to load.
 pub(crate) struct Private<T> {
-    /// The top of the stack when the fast path put it there: the most
-    /// recently returned object, in one fixed place, so that a get right
-    /// after a return finds it with one load, not at an index computed from
-    /// the height (a load of what the previous operation just stored, on the
-    /// object's own critical path; measured on one thread, a get and return
-    /// took about 10% longer that way).
-    hot: Option<Box<T>>,
-    /// The trim epoch `hot` went idle in.
-    hot_stamp: u64,
-    /// The rest of the stack: `slots[..height - 1]` when `hot` holds the top,
-    /// else `slots[..height]`. The height lives in the shard's
-    /// `pushes`/`pops` counters.
+    /// `slots[..height]` hold boxes; the top is the most recently returned.
+    /// The height lives in the shard's `pushes`/`pops` counters.
     slots: [MaybeUninit<Box<T>>; PRIVATE_STACK],
     /// `stamps[i]` is the trim epoch in which `slots[i]` went idle.
     stamps: [u64; PRIVATE_STACK],
@@ -67,8 +57,6 @@ impl<T> Private<T> {
     pub(crate) fn new(capacity: usize, epoch: u64) -> Self {
         let capacity = capacity.clamp(1, PRIVATE_STACK);
         Private {
-            hot: None,
-            hot_stamp: 0,
             slots: [const { MaybeUninit::uninit() }; PRIVATE_STACK],
             stamps: [0; PRIVATE_STACK],
             capacity,
@@ -80,53 +68,6 @@ impl<T> Private<T> {
 
     pub(crate) fn capacity(&self) -> usize {
         self.capacity
-    }
-
-    /// The fast path's pop: the top of a stack of `height` objects (`hot`, or
-    /// the top slot).
-    ///
-    /// # Safety
-    /// `0 < height <= capacity()` is the stack's height; the caller then
-    /// lowers it by one.
-    #[inline(always)]
-    pub(crate) unsafe fn pop(&mut self, height: usize) -> Box<T> {
-        match self.hot.take() {
-            Some(value) => value,
-            // SAFETY: no `hot`, so `slots[..height]` are live (caller).
-            None => unsafe { self.take(height) },
-        }
-    }
-
-    /// The fast path's push: `value`, idle since `stamp`, becomes the top of
-    /// a stack of `height` objects, in `hot`; the previous top, if `hot` held
-    /// it, moves onto the slots. (The top stays the most recently returned
-    /// object, the one most likely still in the cache.)
-    ///
-    /// # Safety
-    /// `height < capacity()` is the stack's height; the caller then raises
-    /// it by one.
-    #[inline(always)]
-    pub(crate) unsafe fn push(&mut self, height: usize, value: Box<T>, stamp: u64) {
-        if let Some(previous) = self.hot.replace(value) {
-            // SAFETY: `hot` held the top, so the slots hold `height - 1`
-            // objects and `slots[height - 1]` is free (`height < capacity`).
-            unsafe { self.put(height - 1, previous, self.hot_stamp) };
-        }
-        self.hot_stamp = stamp;
-    }
-
-    /// Moves `hot`, if any, onto the slots, so that `slots[..height]` hold
-    /// the whole stack: every operation but the fast pop and push starts
-    /// here, and then works on the slots alone.
-    ///
-    /// # Safety
-    /// `height <= capacity()` is the stack's height.
-    #[inline]
-    pub(crate) unsafe fn settle(&mut self, height: usize) {
-        if let Some(value) = self.hot.take() {
-            // SAFETY: `hot` held the top, so `slots[height - 1]` is free.
-            unsafe { self.put(height - 1, value, self.hot_stamp) };
-        }
     }
 
     /// Writes `value` idle since `stamp` at `height`.
