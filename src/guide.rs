@@ -54,13 +54,11 @@ pub mod server {}
 #[doc = include_str!("../docs/soak.svg")]
 pub mod soak {}
 
-#[doc = "[spread]: crate::guide::perf::spread"]
 #[doc = "[tables]: crate::guide::perf::tables"]
-#[doc = "[before]: crate::guide::perf::before"]
 #[doc = "[floors]: crate::guide::perf::floors"]
+#[doc = "[scale-chart]: crate::guide::perf::scale"]
 #[doc = "[scale-before]: crate::guide::perf::scale_before"]
-#[doc = "[scale-before-chart]: crate::guide::perf::scale_before"]
-#[doc = "[fastpath-before]: crate::guide::perf::fastpath_before"]
+#[doc = "[before-after]: crate::guide::perf::before_after"]
 #[doc = "[before-after-aa]: crate::guide::perf::before_after_aa"]
 #[doc = ""]
 #[doc = include_str!("../docs/performance.md")]
@@ -106,6 +104,21 @@ pub mod perf {
     ///
     #[doc = include_str!("../docs/perf/fastpath-before.md")]
     pub mod fastpath_before {}
+
+    /// The fast-path workloads on this core and on the previous one,
+    /// side by side in one process.
+    ///
+    #[doc = include_str!("../docs/perf/before-after.md")]
+    pub mod before_after {}
+
+    /// A get that misses, a steal, a trim and a `stats` call against the
+    /// number of idle shards K. The table, with the command, commit and
+    /// machine, is in the repository's `docs/perf/scale.md` and quoted in the
+    /// [performance guide](crate::guide::performance#scale-idle-shards); its
+    /// chart (`docs/perf/scale.svg`), the previous core's rows dashed:
+    ///
+    #[doc = include_str!("../docs/perf/scale.svg")]
+    pub mod scale {}
 
     /// An A/A run of the side-by-side comparison (both sides the same
     /// code): how far its ratios stray when nothing changed.
