@@ -32,15 +32,23 @@ dir=benchmarks/before_after
 old=$dir/old
 rm -rf "$old"
 mkdir -p "$old"
-git archive "$rev" Cargo.toml README.md src | tar -x -C "$old"
+# The guides too, when the crate's docs include them (`src/guide.rs`).
+paths="Cargo.toml README.md src"
+git cat-file -e "$rev:docs" 2>/dev/null && paths="$paths docs"
+# shellcheck disable=SC2086
+git archive "$rev" $paths | tar -x -C "$old"
 # Keep the package (renamed), its features, dependencies and lints; drop the
 # rest (workspace, dev-dependencies, benches, profiles), which would need
 # files that are not exported or would clash with this workspace.
 python3 - "$old/Cargo.toml" <<'PY'
 import re, sys
 path = sys.argv[1]
-out, keep = [], True
+out, keep, skipping = [], True, False
 for line in open(path):
+    if skipping:
+        # Inside a multi-line `exclude = [ ... ]`.
+        skipping = not line.strip().startswith("]")
+        continue
     m = re.match(r"\s*\[\[?([^\]]+)\]\]?\s*$", line)
     if m:
         section = m.group(1).strip()
@@ -49,7 +57,8 @@ for line in open(path):
     if keep:
         if re.match(r'\s*name\s*=\s*"shardpool"', line):
             line = 'name = "shardpool-before"\n'
-        if re.match(r"\s*(exclude|readme)\s*=", line):
+        if re.match(r"\s*(exclude|include|readme)\s*=", line):
+            skipping = "[" in line and "]" not in line
             continue
         out.append(line)
 open(path, "w").write("".join(out))

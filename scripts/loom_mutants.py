@@ -106,9 +106,8 @@ MUTANTS = [
             }""", "")],
      STEALABLE),
     ("spill does not publish", SHARD,
-     [("""        if spilled > 0 {
-            self.publish();
-        }""", "")],
+     [("""            self.shard.pops.add(spilled as u64);
+            self.publish();""", """            self.shard.pops.add(spilled as u64);""")],
      ["spill_races_the_claim_that_empties_the_list"]),
     # The directory's two-level sets.
     ("removal that empties a group never looks again", DIRECTORY,

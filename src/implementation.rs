@@ -159,9 +159,17 @@
 //!   that the shard's total needs it, so the bound holds through spills,
 //!   exit flushes and adoption.
 //!
-//! A full private stack moves its older half to the shared list in one
-//! batch (one publication, below), so a consumer returning what a producer
-//! takes pays the shared list once per half-stack, not once per object.
+//! A return that finds the private stack full goes to the shared list. A
+//! thread that only returns (more than half a stack of such returns with no
+//! get from the stack in between: a consumer returning what a producer
+//! takes) moves the stack's older half there in one batch instead (one
+//! publication, below), so it pays the shared list's fence once per
+//! half-stack, not once per object. A thread that also gets sends only the
+//! returned object: spilling half would have a thread that holds a few more
+//! objects than its stack refill and spill the same half every round (a
+//! version that always spilled did: a shared-list hit per round,
+//! `tests/it/overflow.rs`). A refill takes half the stack's room for the
+//! same reason.
 //!
 //! The cost is what a trim on one thread cannot reach: another live thread's
 //! private stack. Taking objects out of it would need a read-modify-write or
@@ -211,8 +219,9 @@
 //! remover empties. Both follow the same steps — write their own side, a
 //! SeqCst fence, read the other side — and of two fences one comes first, so
 //! at least one of them sees the other's write and sets the bit again. The
-//! owner pays that fence once per batch pushed to its ring (a spill of half
-//! its private stack, a flush, an exit), never on the private stack. The
+//! owner pays that fence once per batch pushed to its ring (a consumer's
+//! spill of half its private stack, a flush, an exit; one object when a
+//! thread that also gets overflows), never on the private stack. The
 //! bit may be set over an empty ring for a moment (a thief that finds one
 //! clears it); it is never clear over a ring that stays non-empty, so a get
 //! whose whole walk overlaps a non-empty ring finds it, unless another

@@ -6,8 +6,9 @@
 //!                                (own shared list) ─▶ steal ─▶ create
 //! return   guard drop, Pool::put ─▶ Inner::release ─▶ reset policy ─▶ Owner::push
 //!                        └ cold: release_slow ─▶ catch up ─▶ Owner::keep (private
-//!                                stack, spilling its older half to the shared list)
-//!                                or the budgeted shared list ─▶ else drop, counted
+//!                                stack; a thread that only returns spills its
+//!                                older half) ─▶ keep_shared (the shared list,
+//!                                charged to the budget if any) ─▶ else drop, counted
 //! ```
 //!
 //! Both trips are in this file; the owner-only operations they call, each of
@@ -629,21 +630,18 @@ impl<T: Send + 'static> Inner<T> {
         self.catch_up(&owner, &mut drops);
         // Read afresh: catching up may have run user code.
         let epoch = self.epoch();
-        let counters = owner.counters();
-        match &self.budget {
-            None => {
-                if let Err(full) = owner.keep(value, epoch) {
-                    counters.returned_elsewhere.bump();
-                    counters.dropped_by_cap.bump();
-                    drops.drop(full);
-                }
-            }
-            Some(_) => {
-                if let Err(value) = owner.keep_private(value, epoch) {
-                    counters.returned_elsewhere.bump();
-                    self.keep_shared(&owner, value, epoch, &mut drops);
-                }
-            }
+        let kept = match &self.budget {
+            // A thread that only returns spills half its stack at once.
+            None => owner.keep(value, epoch),
+            // The shared list charges what enters it: nothing is moved there
+            // but the object being returned.
+            Some(_) => owner.keep_private(value, epoch),
+        };
+        if let Err(value) = kept {
+            // The private stack is full (or the bound keeps it short): the
+            // shared list, where thieves find it, if the shard has room.
+            owner.counters().returned_elsewhere.bump();
+            self.keep_shared(&owner, value, epoch, &mut drops);
         }
         drops.settle(returner);
     }

@@ -49,7 +49,9 @@
 //!
 //! Of two SeqCst fences one comes first, so at least one side sees the
 //! other's write and sets the bit (`loom_stealable.rs`). The owner pays
-//! its fence once per batch pushed to the ring, never on the private stack.
+//! its fence once per batch pushed to the ring (half the stack when a thread
+//! that only returns finds it full, one object when a thread that also gets
+//! does, the whole stack when it flushes), never on the private stack.
 
 pub(crate) mod cache;
 pub(crate) mod directory;
@@ -285,26 +287,52 @@ impl<'a, T> Owner<'a, T> {
         Ok(())
     }
 
-    /// Keeps `value`, idle since `stamp`, if the shard has room: on the private
-    /// stack, after moving its older half to the shared list if the stack is
-    /// full (one publication for the batch). `Err` gives it back: the shard
-    /// is full.
+    /// Keeps `value`, idle since `stamp`, on the private stack if it is under
+    /// its limit (what the shard's bound allows now); `Err` gives it back,
+    /// for the shared list (`shared_batch`) or the drop. Never moves other
+    /// objects (a pool with a byte budget, whose shared list charges every
+    /// entry it receives).
+    pub(crate) fn keep_private(&self, value: Box<T>, stamp: u64) -> Result<(), Box<T>> {
+        self.keep_or_spill(value, stamp, false)
+    }
+
+    /// Like [`keep_private`](Self::keep_private), but a thread that mostly
+    /// returns (more than half a stack of returns found it full with no get
+    /// from it in between: a consumer) moves the stack's older half to the
+    /// shared list in one batch, one publication for the lot, and keeps
+    /// `value`. Otherwise `Err`, for the shared list one object at a time:
+    /// a thread that holds a few more objects than the stack has room for
+    /// would only refill a spilled half on its next gets, every round.
     pub(crate) fn keep(&self, value: Box<T>, stamp: u64) -> Result<(), Box<T>> {
+        self.keep_or_spill(value, stamp, true)
+    }
+
+    fn keep_or_spill(&self, value: Box<T>, stamp: u64, may_spill: bool) -> Result<(), Box<T>> {
         let mut height = self.height();
+        let pops = self.shard.pops.get();
         let mut spilled = 0;
         // SAFETY: the closure runs no user code (ring pushes are ours).
         let kept = unsafe {
             self.with_private(|private| {
-                if height + self.shard.ring.len() >= self.shard.capacity {
-                    return Err(value);
+                private.limit = self.limit_now(private);
+                if height < private.limit {
+                    // SAFETY: `height < limit <= capacity`; raised below.
+                    private.put(height, value, stamp);
+                    return Ok(());
                 }
-                if height >= private.capacity() {
-                    // The stack is full but the shard is not: move its oldest
-                    // half out (the shard's total does not change).
+                if private.overflow_mark != pops {
+                    // A get took from the stack since the last overflow.
+                    private.overflow_mark = pops;
+                    private.overflow_run = 0;
+                }
+                private.overflow_run = private.overflow_run.saturating_add(1);
+                let consumer = private.overflow_run as usize > private.capacity() / 2;
+                let shard_has_room = height + self.shard.ring.len() < self.shard.capacity;
+                if may_spill && consumer && shard_has_room && height == private.capacity() {
+                    // Move the oldest half out; the shard's total does not
+                    // change, so its bound holds.
                     spilled = height.div_ceil(2);
-                    let counters = &self.shard.counters;
                     let ring = self.ring();
-                    counters.moved_out.add(spilled as u64);
                     // SAFETY: `spilled <= height`; the height drops by
                     // `spilled` below, and the sink only touches the ring.
                     private.remove_bottom(spilled, height, |value, stamp| {
@@ -314,42 +342,26 @@ impl<'a, T> Owner<'a, T> {
                             weight: 0,
                         })
                     });
-                    self.shard.pops.add(spilled as u64);
                     height -= spilled;
+                    // The ring grew: the bound may lower the limit, though
+                    // not below `height + 1` (the shard had room for one).
+                    private.limit = self.limit_now(private);
+                    debug_assert!(height < private.limit);
+                    // SAFETY: `height < limit <= capacity`; raised below.
+                    private.put(height, value, stamp);
+                    // Our own pops: the run goes on.
+                    private.overflow_mark = pops + spilled as u64;
+                    return Ok(());
                 }
-                private.limit = self.limit_now(private);
-                if height >= private.limit {
-                    return Err(value);
-                }
-                // SAFETY: `height < limit <= capacity`; raised right below.
-                private.put(height, value, stamp);
-                Ok(())
+                Err(value)
             })
         };
         if spilled > 0 {
+            self.shard.counters.moved_out.add(spilled as u64);
+            self.shard.pops.add(spilled as u64);
             self.publish();
         }
         kept?;
-        self.shard.pushes.add(1);
-        Ok(())
-    }
-
-    /// Keeps `value` on the private stack only, if under its limit (a pool
-    /// with a byte budget, whose shared list charges every entry).
-    pub(crate) fn keep_private(&self, value: Box<T>, stamp: u64) -> Result<(), Box<T>> {
-        let height = self.height();
-        // SAFETY: the closure runs no user code.
-        unsafe {
-            self.with_private(|private| {
-                private.limit = self.limit_now(private);
-                if height >= private.limit {
-                    return Err(value);
-                }
-                // SAFETY: `height < limit <= capacity`; raised right below.
-                private.put(height, value, stamp);
-                Ok(())
-            })
-        }?;
         self.shard.pushes.add(1);
         Ok(())
     }
@@ -441,9 +453,12 @@ impl<'a, T> Owner<'a, T> {
         let placed = unsafe {
             self.with_private(|private| {
                 // Ring to stack keeps the shard's total, so only the stack's
-                // room limits the batch: one for the caller plus what fits.
+                // room limits the batch: one for the caller plus half what
+                // fits. Half, as a spill moves half: a thread that holds a
+                // few more than a stack then settles with its extras in the
+                // ring rather than moving half a stack back and forth.
                 let room = private.capacity().saturating_sub(height);
-                let take = claim.claim.len().min(room + 1);
+                let take = claim.claim.len().min(room.div_ceil(2) + 1);
                 // Newest first out of the ring; onto the stack oldest first,
                 // so its top stays the most recently returned. On the stack,
                 // not the heap: a refill after every park must not allocate.

@@ -51,6 +51,12 @@ pub(crate) struct Private<T> {
     pub(crate) seen_epoch: u64,
     /// Index in the pool's directory where the next steal starts looking.
     pub(crate) steal_cursor: usize,
+    /// The shard's `pops` when the current run of overflows began (returns
+    /// that found the stack full with no get from it in between), and the
+    /// run's length: a long run marks a thread that only returns, which
+    /// spills half its stack at once (`Owner::keep`).
+    pub(crate) overflow_mark: u64,
+    pub(crate) overflow_run: u32,
 }
 
 impl<T> Private<T> {
@@ -63,6 +69,8 @@ impl<T> Private<T> {
             limit: capacity,
             seen_epoch: epoch,
             steal_cursor: 0,
+            overflow_mark: u64::MAX,
+            overflow_run: 0,
         }
     }
 

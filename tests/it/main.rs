@@ -17,6 +17,7 @@
 //! - `model`: a proptest state machine checked step by step against a model
 //!   (I1, I2, I4, I5);
 //! - `fuzz_regressions`: the fuzzer's programs, replayed;
+//! - `overflow`: where returns go when the private stack is full;
 //! - `config_edges`: zero caps, zero budget, invalid configuration;
 //! - `stats`: what each counter counts;
 //! - `policy`: the ready-made reset policies;
@@ -51,6 +52,7 @@ mod fault_injection;
 mod fuzz_regressions;
 mod invariants;
 mod model;
+mod overflow;
 mod policy;
 mod scale;
 mod smoke;
