@@ -127,8 +127,10 @@
 //! a `Vec`) took about 45% longer. Keeping the stack's top in one fixed
 //! place (so a get right after a return does not index by the height) made
 //! a get and return on one thread about 7% faster and `hold32` about 25%
-//! slower. The fast path stays as the previous core had it; the gains of
-//! this core are off it (misses, steals, trims with many threads).
+//! slower. (An A/A run of that harness, identical code on both sides, strays
+//! up to about 10% on `hold32`, so the 45% and 25% are real and the 7% is
+//! not clearly so.) The fast path stays as the previous core had it; the
+//! gains of this core are off it (misses, steals, trims with many threads).
 //!
 //! Counting costs nothing extra: the private stack's height is not stored
 //! but derived, `pushes - pops`, from two owner-written counters (a relaxed
