@@ -1,4 +1,4 @@
-//! `shardpool::stats_all()` over 1,000 live pools (issue 14): what a metrics
+//! `shardpool::stats_all()` over 1,000 live pools: what a metrics
 //! scrape costs. Each pool has been used on two threads (two shards), so the
 //! walk reads real counters. Run: `cargo bench --bench stats_all`.
 

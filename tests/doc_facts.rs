@@ -274,3 +274,57 @@ fn the_trimmer_sleep() {
         restated.join("\n")
     );
 }
+
+/// Code and docs explain; they do not cite the project's tracker. The word
+/// "issue" followed by a number (or `#` and a number) in the sources,
+/// tests, benches, scripts or guides tells a reader nothing they can open.
+/// Another project's issue is named with its project, as in "Go's issue"
+/// and its number.
+#[test]
+fn no_tracker_history() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = prose_files();
+    let mut dirs: Vec<PathBuf> = ["src/tests", "tests", "benches", "examples", "scripts"]
+        .iter()
+        .map(|d| root.join(d))
+        .collect();
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue; // not in the package (scripts/)
+        };
+        for path in entries.flatten().map(|e| e.path()) {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path
+                .extension()
+                .is_some_and(|e| ["rs", "sh", "py", "md"].iter().any(|x| e == *x))
+            {
+                files.push(path);
+            }
+        }
+    }
+    let mut found = Vec::new();
+    for path in &files {
+        let Some(text) = read(path) else { continue };
+        for (n, line) in text.lines().enumerate() {
+            let lower = line.to_lowercase();
+            let mut rest = lower.as_str();
+            while let Some(at) = rest.find("issue") {
+                let before = &rest[..at];
+                let after = rest[at + "issue".len()..].trim_start_matches([' ', '#']);
+                let cites = after.starts_with(|c: char| c.is_ascii_digit())
+                    && !rest[at..].starts_with("issues")
+                    && !before.trim_end().ends_with("'s");
+                if cites {
+                    found.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+                rest = &rest[at + "issue".len()..];
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "explain instead of citing an issue number:\n{}",
+        found.join("\n")
+    );
+}

@@ -15,8 +15,8 @@
 //!   private stack on top of it, so the shard holds 2 > 1 + 0 idle objects
 //!   (I4). `flush_local` followed by returns does the same.
 //! - `hand_written_seeds`: readable programs that together use every
-//!   operation and configuration bit (`seed-faults`: the fault mode of
-//!   issue 12); they are also the fuzzer's seed corpus.
+//!   operation and configuration bit (`seed-faults`: the fault mode,
+//!   where callbacks panic); they are also the fuzzer's seed corpus.
 //!   Under Miri (no file access) only these run, each cut short.
 //! - `seed_files_are_current`: the seed files match the programs here
 //!   (`SHARDPOOL_WRITE_SEEDS=1 cargo test --test it fuzz_regressions` rewrites them).
@@ -346,7 +346,7 @@ fn seeds() -> Vec<(&'static str, Config, Vec<Op>)> {
             ],
         ),
         (
-            // Fault mode (issue 12): each callback panics once where the pool
+            // Fault mode: each callback panics once where the pool
             // runs it — create in a get, reset and weigh on returns, T::drop
             // in a trim, and weigh and T::drop in a thread's exit hook.
             "seed-faults",
