@@ -94,7 +94,10 @@
 //! ### I11: cost does not grow with idle threads
 //! A get that misses everywhere, and a get that steals, cost about the same
 //! with none or thousands of other threads holding empty shards. What walks
-//! every shard (stats, a pool's teardown) says so.
+//! every shard (stats, a pool's teardown) says so. A get that misses has
+//! still found every shared list that held objects, was published and was
+//! not claimed by another thread for the whole of its search; the cases it
+//! may miss are listed on [`Pool::get`](crate::Pool::get).
 //!
 //! # Objects that never move
 //!

@@ -184,6 +184,21 @@ impl<T: Send + 'static> Pool<T> {
     /// Looks in this thread's private stack, then its shared list, then
     /// steals a batch from another thread's shared list, and only then creates.
     /// If `create` panics, the panic propagates and the pool is unchanged.
+    ///
+    /// A get that creates although objects are idle somewhere found them in
+    /// one of these places, and only these (stealing is best effort, never
+    /// a wait):
+    /// - another live thread's private stack, which only its owner takes
+    ///   from (as in Go);
+    /// - a shared list whose claim another thread held when the search got
+    ///   to it (a thief, its owner refilling, a trim): passed over, not
+    ///   waited for;
+    /// - a shared list its owner is still filling (the owner's return has
+    ///   not finished), or one filled after the search went past it.
+    ///
+    /// Any other shared list that holds objects for the whole search is
+    /// found: the search visits every list that holds something, and only
+    /// those, so its cost does not grow with idle threads.
     #[inline(always)]
     pub fn get(&self) -> Pooled<'_, T> {
         Pooled::new(&self.inner, self.inner.acquire())
