@@ -143,6 +143,17 @@ MUTANTS = [
             .is_ok()""", """        self.owner.store(token, Ordering::Relaxed);
         true""")],
      ["newcomers_adopt_vacant_shards"]),
+    # The pool's shortcut to one thread's shard (shard/hot.rs).
+    ("shortcut claimed without the CAS", "src/shard/hot.rs",
+     [("""        if self
+            .token
+            .compare_exchange(NO_OWNER, token, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+        {
+            self.shard.store(shard.as_ptr(), Ordering::Relaxed);
+        }""", """        self.token.store(token, Ordering::Relaxed);
+        self.shard.store(shard.as_ptr(), Ordering::Relaxed);""")],
+     ["the_shortcut_changes_hands"]),
     ("exit hook keeps the shard cache", EXIT,
      [("    crate::shard::cache::clear();\n", "")],
      ["vacant_shard_adopted_while_its_owner_exits"]),

@@ -22,6 +22,7 @@ use crate::config::Config;
 use crate::guard::{OwnedPooled, Pooled};
 use crate::shard::directory::{Directory, Set};
 use crate::shard::exit::{self, ExitFlush};
+use crate::shard::hot::HotOwner;
 use crate::shard::{Batch, Owner, Shard, cache};
 use crate::stats::{Event, Flows, PoolCounters, Stats, Tally};
 use crate::sync::{AtomicU64, Ordering};
@@ -98,6 +99,9 @@ pub(crate) struct Inner<T: Send + 'static> {
     /// Unique for the life of the process: the key in the registry, the
     /// shard cache and each thread's list of adopted shards.
     key: u64,
+    /// One thread's shortcut to its shard, ahead of the shard cache
+    /// (`shard/hot.rs`). Written once per claim: read-mostly, like `key`.
+    hot: HotOwner,
 }
 
 /// What `reuse` found: an object and the calling thread's shard, or nothing
@@ -390,6 +394,7 @@ impl<T: Send + 'static> Inner<T> {
             auto_trim,
             weak_self: weak_self.clone(),
             key: crate::sync::unique_id(),
+            hot: HotOwner::new(),
         });
         let registered: Weak<dyn Registered> = inner.weak_self.clone();
         crate::trim::registry::register(inner.key, registered);
@@ -408,10 +413,14 @@ impl<T: Send + 'static> Inner<T> {
     /// path's lookup.
     #[inline(always)]
     fn cached_shard(&self) -> Option<Owner<'_, T>> {
-        let shard = cache::lookup(self.key)?;
-        // SAFETY: by the rules in `shard/cache.rs`, a line for our key was
-        // filled by this thread with a shard of ours that it owns and still
-        // owns; shards live as long as the pool, which `&self` keeps alive.
+        let shard = match self.hot.lookup() {
+            Some(shard) => shard,
+            None => cache::lookup(self.key)?,
+        };
+        // SAFETY: by the rules in `shard/hot.rs` and `shard/cache.rs`, the
+        // shortcut we hold, or a line for our key, was filled by this thread
+        // with a shard of ours that it owns and still owns; shards live as
+        // long as the pool, which `&self` keeps alive.
         Some(unsafe { Owner::new(shard.cast::<Shard<T>>().as_ref(), &self.shards) })
     }
 
@@ -535,6 +544,8 @@ impl<T: Send + 'static> Inner<T> {
         let Some(owner) = self.shard_or_adopt() else {
             return Err(None);
         };
+        // The first thread to get here takes the pool's shortcut.
+        self.hot.claim(NonNull::from(owner.shard()).cast());
         let mut drops = Dropper::default();
         self.catch_up(&owner, &mut drops);
         // A stale object's `Drop` that panicked is re-raised here, before an
@@ -814,6 +825,8 @@ impl<T: Send + 'static> ExitFlush for Inner<T> {
         // live as long as we do (we are alive: the caller upgraded a `Weak`),
         // and that this thread adopted it; only this hook gives it up, below.
         let owner = unsafe { Owner::new(shard.cast::<Shard<T>>().as_ref(), &self.shards) };
+        // Rule 2 of `shard/hot.rs`: the shortcut goes before the shard does.
+        self.hot.give_up(owner.token());
         let mut drops = Dropper::default();
         self.flush_private(&owner, &mut drops);
         // Marked as exiting, this thread never touches the shard again.

@@ -1,4 +1,5 @@
-//! The calling thread's shortcut from a pool to its shard.
+//! The calling thread's shortcut from a pool to its shard. (One thread per
+//! pool finds it in the pool itself first: `hot.rs`.)
 //!
 //! The fast path reads one line of a small direct-mapped table in a `const`
 //! thread-local (no lazy-initialisation check): `(pool key, shard)`. Pool

@@ -68,6 +68,20 @@ crate::sync::const_thread_local! {
     static HOOK: ExitHook = ExitHook { adopted: RefCell::new(Vec::new()) };
 }
 
+/// The calling thread's token as it stands, without handing one out: 0 if
+/// it has none yet, `EXITING` once its exit hook has started. For compares
+/// on the fast path (`hot.rs`).
+#[inline(always)]
+pub(crate) fn peek_token() -> u64 {
+    TOKEN.try_with(Cell::get).unwrap_or(EXITING)
+}
+
+/// Whether `token` (from [`peek_token`]) is a thread's own token rather
+/// than "none yet" or "exiting".
+pub(crate) fn is_token(token: u64) -> bool {
+    token != 0 && token != EXITING
+}
+
 /// A token unique to the calling thread for the life of the process, or
 /// `None` once the thread has started exiting.
 pub(crate) fn thread_token() -> Option<u64> {

@@ -56,6 +56,7 @@
 pub(crate) mod cache;
 pub(crate) mod directory;
 pub(crate) mod exit;
+pub(crate) mod hot;
 mod private;
 pub(crate) mod ring;
 
@@ -548,6 +549,13 @@ impl<'a, T> Owner<'a, T> {
     pub(crate) fn steal_start(&self) -> usize {
         // SAFETY: no user code.
         unsafe { self.with_private(|private| private.steal_cursor) }
+    }
+
+    /// The owning thread's token (which stays readable while the thread
+    /// exits, when its thread-local token already says `EXITING`).
+    pub(crate) fn token(&self) -> u64 {
+        // Relaxed: we stored it ourselves (or our adopting CAS read it).
+        self.shard.owner.load(Ordering::Relaxed)
     }
 
     /// Gives up ownership (the owner's exit hook, after its last access) and

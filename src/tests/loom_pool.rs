@@ -1,7 +1,8 @@
 //! Whole-pool protocols: the private stack racing a steal, a guard dropped on
 //! another thread, a thread exiting while others steal from its shard, trim
 //! racing gets and returns, an owned guard outliving the last handle, and a
-//! shard adopted by a new thread after the old one's exit hook.
+//! shard adopted by a new thread after the old one's exit hook, and the
+//! pool's shortcut to one thread's shard changing hands.
 //!
 //! Pools here keep at most 2 objects on a private stack (half the shard:
 //! `config.rs`), and ring segments hold 2 entries under loom.
@@ -323,6 +324,34 @@ fn fresh_thread_returns_a_guard_while_another_adopts_its_home() {
         };
         returner.join().unwrap();
         adopter.join().unwrap();
+        finish(pool, &tracker);
+    });
+}
+
+/// The pool's shortcut to one thread's shard (`shard/hot.rs`): two threads
+/// race to claim it on their first gets and keep using the pool; the one
+/// that exits gives it up, and the other, or the main thread afterwards,
+/// may claim it again. A shortcut that pointed one thread at another's
+/// shard would put two threads on one private stack (a loom data race) or
+/// hand one object to both (the tracker).
+#[test]
+fn the_shortcut_changes_hands() {
+    run_model(|| {
+        let tracker = Tracker::new();
+        let pool = pool(&tracker, 1);
+        let threads: Vec<_> = (1..=2)
+            .map(|who| {
+                let pool = pool.clone();
+                thread::spawn(move || {
+                    for _ in 0..who {
+                        use_once(&pool, who);
+                    }
+                    crate::shard::exit::simulate_thread_exit();
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        use_once(&pool, 0);
         finish(pool, &tracker);
     });
 }
