@@ -62,7 +62,11 @@ impl HotOwner {
             return None;
         }
         // Relaxed: stored by this thread (rule 1).
-        NonNull::new(self.shard.load(Ordering::Relaxed))
+        let shard = self.shard.load(Ordering::Relaxed);
+        debug_assert!(!shard.is_null(), "a claim stores its shard first");
+        // SAFETY: rule 1: our claim stored our shard's (non-null) address
+        // right after its CAS, before any lookup of ours could run.
+        Some(unsafe { NonNull::new_unchecked(shard) })
     }
 
     /// Claims the shortcut for the calling thread, which owns `shard` and
