@@ -126,9 +126,9 @@
 //! finds the shard the same way, then pushes one pointer and its stamp. No
 //! atomic read-modify-write, no fence, no lock, no `T` moved (I3).
 //!
-//! The shortcut took a get and return pair on one thread from 90 to 84
-//! instructions, and `hold32` from 94.5 to 88.5 (callgrind), and a single
-//! thread's loop about 19% faster side by side; the other threads pay one
+//! The shortcut took a get and return pair on one thread from 90 to 82
+//! instructions, and `hold32` from 94.5 to 86.5 (callgrind), and a single
+//! thread's loop about 17-19% faster side by side; the other threads pay one
 //! compare that fails. It points at the shard, not at an object: the
 //! object stays on the private stack, so trims, exits, statistics and the
 //! bound see it as before, and the only new protocol is who holds the
