@@ -32,6 +32,7 @@
 //!  ├─ policy   create() -> T, reset(&mut T) -> bool, weigh(&T) -> usize
 //!  ├─ limits   max idle per thread, optional retained-bytes budget
 //!  ├─ epoch    trim generation (Go's GC-time clearing, without a GC)
+//!  ├─ shortcut one thread's token and shard: that thread skips its shard cache
 //!  └─ shards   one per thread using the pool, in the pool's shard directory
 //!       ├─ private stack  owner thread only: the fast path, no atomic RMW
 //!       ├─ shared ring    owner pushes; anyone steals half in one claim
