@@ -241,6 +241,33 @@ fn oversize_requests_are_not_retained() {
     assert_eq!(stats.charged_bytes, 0);
 }
 
+/// A size no `Vec<u8>` can have panics with a message that says so, before
+/// anything is counted: a get that produced nothing is not an oversize get
+/// (it used to panic inside `Vec::with_capacity` and stay counted).
+#[test]
+fn an_impossible_size_panics_clearly_and_counts_nothing() {
+    let _serial = serial();
+    let pool = BufferPool::builder().max_class_size(64 * KIB).build();
+    drop(pool.get(100 * KIB));
+    for n in [usize::MAX, isize::MAX as usize + 1] {
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pool.get(n)))
+            .expect_err("no Vec<u8> can hold that many bytes");
+        let message = panic
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| panic.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        assert!(message.contains("isize::MAX"), "unclear panic: {message:?}");
+    }
+    let stats = pool.stats();
+    assert_eq!(
+        (stats.oversize_gets, stats.dropped_oversize),
+        (1, 1),
+        "{stats:?}"
+    );
+    assert_balanced(&stats);
+}
+
 /// A buffer that grows while out goes back to the class it now fits (the
 /// largest class not above its capacity), counted as detached from its old
 /// class and adopted by the new one, and is reused from there; one that grows
