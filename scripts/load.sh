@@ -82,23 +82,10 @@ cargo build -q --release -p shardpool-server --features mimalloc --bins
 bin_dir=${CARGO_TARGET_DIR:-target}/release
 
 clk_tck=$(getconf CLK_TCK)
-tmp=$(mktemp -d)
+# `$tmp`, and on exit stops what this script started (servers, wrk,
+# valgrind). shellcheck source=scripts/lib/jobs.sh
+source scripts/lib/jobs.sh
 runs=0
-# Stops whatever this script started that still runs (its own background
-# jobs: servers, wrk, valgrind), politely first.
-cleanup() {
-  local left
-  left=$(jobs -p)
-  if [[ -n $left ]]; then
-    kill -TERM $left 2>/dev/null || true
-    sleep 1
-    left=$(jobs -p)
-    [[ -z $left ]] || kill -KILL $left 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 cat >"$tmp/mixed.lua" <<'EOF'
 local requests = {}
@@ -114,20 +101,10 @@ request = function()
   return requests[i]
 end
 EOF
-# A JSON array of user records, 3.5 KB: a typical API response to compress.
-cat >"$tmp/gzip.lua" <<'EOF'
+# The 3.5 KB JSON body (scripts/lib/json_body.lua), POSTed to /gzip.
+cat scripts/lib/json_body.lua - >"$tmp/gzip.lua" <<'EOF'
 init = function(args)
-  local records = {}
-  local i, len = 0, 2
-  while len < 3500 do
-    local r = string.format(
-      '{"id":%d,"name":"user-%d","email":"user%d@example.com","active":%s,"score":%d}',
-      i, i, i, tostring(i % 3 ~= 0), i * 37 % 1000)
-    records[#records + 1] = r
-    len = len + #r + 1
-    i = i + 1
-  end
-  local body = "[" .. table.concat(records, ",") .. "]"
+  local body = json_body()
   req = wrk.format("POST", "/gzip", { ["Content-Type"] = "application/json" }, body)
 end
 request = function()

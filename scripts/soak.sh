@@ -5,7 +5,7 @@
 # loopback. Not part of `cargo test`.
 #
 #   scripts/soak.sh                                  # the full run: 12 minutes
-#   SOAK_SECONDS=60 OUT=/tmp/soak scripts/soak.sh    # the short one
+#   SOAK_SECONDS=60 OUT=target/soak scripts/soak.sh  # the short one
 #
 # Settings (environment variables):
 #   SOAK_SECONDS=720   total length: 2 s before any traffic, a warm-up of three
@@ -81,25 +81,13 @@ case $PROFILE in
   *) bin=${CARGO_TARGET_DIR:-target}/$PROFILE/http_server ;;
 esac
 
-tmp=$(mktemp -d)
-cleanup() {
-  local left
-  left=$(jobs -p)
-  if [[ -n $left ]]; then
-    kill -TERM $left 2>/dev/null || true
-    sleep 1
-    left=$(jobs -p)
-    [[ -z $left ]] || kill -KILL $left 2>/dev/null || true
-  fi
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+# shellcheck source=scripts/lib/jobs.sh
+source scripts/lib/jobs.sh
 
 # The load: every route, and one malformed request in every twelve or so.
 # Each thread cycles through `plan`; `response` counts statuses; `done` sums
 # the threads' counts into one line for this script.
-cat >"$tmp/soak.lua" <<'EOF'
+cat scripts/lib/json_body.lua - >"$tmp/soak.lua" <<'EOF'
 local threads = {}
 
 setup = function(thread)
@@ -109,16 +97,7 @@ end
 
 init = function(args)
   sent, bad_sent, statuses = 0, 0, {}
-  local records, i, len = {}, 0, 2
-  while len < 3500 do
-    local r = string.format(
-      '{"id":%d,"name":"user-%d","email":"user%d@example.com","active":%s,"score":%d}',
-      i, i, i, tostring(i % 3 ~= 0), i * 37 % 1000)
-    records[#records + 1] = r
-    len = len + #r + 1
-    i = i + 1
-  end
-  local json = "[" .. table.concat(records, ",") .. "]"
+  local json = json_body()
   local good = {
     wrk.format("GET", "/"),
     wrk.format("GET", "/echo-headers", { ["User-Agent"] = "soak", ["Accept"] = "*/*" }),
