@@ -545,7 +545,8 @@ impl<T: Send + 'static> Inner<T> {
             return Err(None);
         };
         // The first thread to get here takes the pool's shortcut.
-        self.hot.claim(NonNull::from(owner.shard()).cast());
+        self.hot
+            .claim(owner.token(), NonNull::from(owner.shard()).cast());
         let mut drops = Dropper::default();
         self.catch_up(&owner, &mut drops);
         // A stale object's `Drop` that panicked is re-raised here, before an

@@ -76,12 +76,6 @@ pub(crate) fn peek_token() -> u64 {
     TOKEN.try_with(Cell::get).unwrap_or(EXITING)
 }
 
-/// Whether `token` (from [`peek_token`]) is a thread's own token rather
-/// than "none yet" or "exiting".
-pub(crate) fn is_token(token: u64) -> bool {
-    token != 0 && token != EXITING
-}
-
 /// A token unique to the calling thread for the life of the process, or
 /// `None` once the thread has started exiting.
 pub(crate) fn thread_token() -> Option<u64> {

@@ -7,8 +7,8 @@
 //! answer itself: that thread's token and its shard. Its get and return
 //! then compare one thread-local word with one word of the pool, both
 //! already in cache, instead of indexing the table and comparing a key; on
-//! one thread that is about a sixth of a get and return pair's
-//! instructions. Every other thread pays one compare that fails and goes on
+//! one thread that saves about a tenth of a get and return pair's
+//! instructions (90 to 82). Every other thread pays one compare that fails and goes on
 //! to the table, as before. The pair is written once per claim, so the line
 //! it sits on stays shared among readers.
 //!
@@ -69,14 +69,10 @@ impl HotOwner {
         Some(unsafe { NonNull::new_unchecked(shard) })
     }
 
-    /// Claims the shortcut for the calling thread, which owns `shard` and
-    /// is not exiting, if nobody holds it.
-    pub(crate) fn claim(&self, shard: NonNull<()>) {
+    /// Claims the shortcut, if nobody holds it, for the calling thread,
+    /// whose token is `token` and which owns `shard`.
+    pub(crate) fn claim(&self, token: u64, shard: NonNull<()>) {
         if self.token.load(Ordering::Relaxed) != NO_OWNER {
-            return;
-        }
-        let token = exit::peek_token();
-        if !exit::is_token(token) {
             return;
         }
         // Acquire: pairs with the release CAS in `give_up`; the previous
